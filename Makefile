@@ -1,0 +1,38 @@
+# Top-level entry points. CMake does the C++ build; this file wires set-up,
+# tests, the demo and the install targets (mk/install.mk) together.
+BUILD_DIR ?= build
+ASAN_DIR ?= build-asan
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
+.PHONY: all setup check demo unit integration asan upstream-check compat format format-check clean
+
+all:
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build $(BUILD_DIR) -j$(JOBS)
+
+setup:
+	scripts/setup-deps.sh
+
+# Everything CI runs: set-up, format check, the sanitizer build of the unit
+# and integration tests, then the upstream comparison suites.
+check: setup
+	$(MAKE) format-check
+	$(MAKE) all
+	cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DDKMS_SANITIZE=ON >/dev/null
+	cmake --build $(ASAN_DIR) -j$(JOBS)
+	cd $(ASAN_DIR) && ctest --output-on-failure -j$(JOBS)
+
+demo: setup all
+	examples/demo.sh $(BUILD_DIR)/dkms
+
+format:
+	clang-format -i $$(git ls-files 'src/*.cpp' 'src/*.hpp' 'tests/*.cpp' 'tests/*.hpp')
+
+format-check:
+	clang-format --dry-run -Werror $$(git ls-files 'src/*.cpp' 'src/*.hpp' 'tests/*.cpp' 'tests/*.hpp')
+
+clean:
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) dist
+
+-include mk/install.mk
+-include mk/upstream.mk

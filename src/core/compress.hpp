@@ -1,0 +1,33 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+// Kernel module compression (SPEC §6.5, §6.6) through zlib, liblzma and
+// libzstd, with formats kept in one table keyed by suffix and magic bytes.
+namespace core {
+
+enum class Compression { none, gzip, xz, zstd };
+
+// ".gz", ".xz", ".zst" or "" for none.
+std::string_view suffix_of(Compression c);
+Compression compression_from_suffix(std::string_view suffix);
+// Recognises the format from the first bytes of data.
+Compression detect_compression(std::string_view data);
+
+// Decompresses data of the detected format (returns data unchanged when
+// uncompressed); nullopt on corrupt input or when the output would exceed
+// max_output bytes (decompression bombs).
+std::optional<std::string> decompress(std::string_view data,
+                                      size_t max_output = size_t{1} << 30);
+
+// Compresses `path` in place as upstream's `gzip/xz/zstd <opts> -f path`
+// does: writes path+suffix (atomically), removes path. `options` is the
+// framework.conf option string (compress_*_opts); the default strings are
+// mapped onto library settings, anything else runs the command-line tool
+// with those options so user settings keep their meaning. Returns false on
+// failure, leaving `path` in place.
+bool compress_file(const std::string& path, Compression c, const std::string& options);
+
+} // namespace core

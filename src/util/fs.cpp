@@ -1,0 +1,332 @@
+#include "util/fs.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+namespace util {
+
+bool exists(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0;
+}
+
+bool lexists(const std::string& path) {
+  struct stat st;
+  return lstat(path.c_str(), &st) == 0;
+}
+
+bool is_dir(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+bool is_regular(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+bool is_symlink(const std::string& path) {
+  struct stat st;
+  return lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode);
+}
+
+bool is_executable_file(const std::string& path) {
+  return is_regular(path) && access(path.c_str(), X_OK) == 0;
+}
+
+std::optional<std::string> read_link(const std::string& path) {
+  std::string buf(4096, '\0');
+  ssize_t n = readlink(path.c_str(), buf.data(), buf.size());
+  if (n < 0) {
+    return std::nullopt;
+  }
+  buf.resize(static_cast<size_t>(n));
+  return buf;
+}
+
+std::optional<std::string> real_path(const std::string& path) {
+  char* r = realpath(path.c_str(), nullptr);
+  if (r == nullptr) {
+    return std::nullopt;
+  }
+  std::string out(r);
+  free(r);
+  return out;
+}
+
+std::optional<std::string> read_file(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return std::nullopt;
+  }
+  std::string data;
+  char buf[65536];
+  while (true) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      close(fd);
+      return std::nullopt;
+    }
+    if (n == 0) {
+      break;
+    }
+    data.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return data;
+}
+
+static bool write_all(int fd, const char* data, size_t size) {
+  while (size > 0) {
+    ssize_t n = write(fd, data, size);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return false;
+    }
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+bool write_file_atomic(const std::string& path, const std::string& content, unsigned mode) {
+  std::string tmp = path + ".dkms-tmp.XXXXXX";
+  int fd = mkstemp(tmp.data());
+  if (fd < 0) {
+    return false;
+  }
+  bool ok = fchmod(fd, mode) == 0 && write_all(fd, content.data(), content.size()) &&
+            fsync(fd) == 0;
+  ok = (close(fd) == 0) && ok;
+  if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
+    unlink(tmp.c_str());
+    return false;
+  }
+  return true;
+}
+
+bool files_equal(const std::string& a, const std::string& b) {
+  auto da = read_file(a);
+  auto db = read_file(b);
+  return da && db && *da == *db;
+}
+
+std::vector<std::string> list_dir(const std::string& path) {
+  std::vector<std::string> names;
+  DIR* d = opendir(path.c_str());
+  if (d == nullptr) {
+    return names;
+  }
+  while (struct dirent* e = readdir(d)) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
+      continue;
+    }
+    names.emplace_back(e->d_name);
+  }
+  closedir(d);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+bool mkdir_p(const std::string& path, unsigned mode) {
+  if (path.empty()) {
+    return false;
+  }
+  if (is_dir(path)) {
+    return true;
+  }
+  std::string parent = dirname(path);
+  if (parent != path && !is_dir(parent) && !mkdir_p(parent, mode)) {
+    return false;
+  }
+  return mkdir(path.c_str(), mode) == 0 || (errno == EEXIST && is_dir(path));
+}
+
+bool remove_all(const std::string& path) {
+  struct stat st;
+  if (lstat(path.c_str(), &st) != 0) {
+    return errno == ENOENT;
+  }
+  if (S_ISDIR(st.st_mode)) {
+    bool ok = true;
+    for (const auto& name : list_dir(path)) {
+      ok = remove_all(path + "/" + name) && ok;
+    }
+    return rmdir(path.c_str()) == 0 && ok;
+  }
+  return unlink(path.c_str()) == 0;
+}
+
+bool remove_file(const std::string& path) {
+  return unlink(path.c_str()) == 0 || errno == ENOENT;
+}
+
+bool remove_empty_dir(const std::string& path) {
+  return rmdir(path.c_str()) == 0;
+}
+
+static void copy_attributes(const std::string& dst, const struct stat& st) {
+  if (geteuid() == 0) {
+    (void)lchown(dst.c_str(), st.st_uid, st.st_gid);
+  }
+  if (!S_ISLNK(st.st_mode)) {
+    chmod(dst.c_str(), st.st_mode & 07777);
+  }
+  struct timespec times[2] = {st.st_atim, st.st_mtim};
+  utimensat(AT_FDCWD, dst.c_str(), times, AT_SYMLINK_NOFOLLOW);
+}
+
+bool copy_file(const std::string& src, const std::string& dst, std::string* error) {
+  struct stat st;
+  if (stat(src.c_str(), &st) != 0) {
+    if (error != nullptr) {
+      *error = src + ": " + strerror(errno);
+    }
+    return false;
+  }
+  auto data = read_file(src);
+  if (!data || !write_file_atomic(dst, *data, st.st_mode & 07777)) {
+    if (error != nullptr) {
+      *error = "cannot copy " + src + " to " + dst + ": " + strerror(errno);
+    }
+    return false;
+  }
+  copy_attributes(dst, st);
+  return true;
+}
+
+static bool copy_entry(const std::string& src, const std::string& dst, std::string* error) {
+  struct stat st;
+  if (lstat(src.c_str(), &st) != 0) {
+    if (error != nullptr) {
+      *error = src + ": " + strerror(errno);
+    }
+    return false;
+  }
+  if (S_ISDIR(st.st_mode)) {
+    if (!is_dir(dst) && mkdir(dst.c_str(), 0700) != 0) {
+      if (error != nullptr) {
+        *error = dst + ": " + strerror(errno);
+      }
+      return false;
+    }
+    for (const auto& name : list_dir(src)) {
+      if (!copy_entry(src + "/" + name, dst + "/" + name, error)) {
+        return false;
+      }
+    }
+    copy_attributes(dst, st);
+    return true;
+  }
+  if (S_ISLNK(st.st_mode)) {
+    auto target = read_link(src);
+    unlink(dst.c_str());
+    if (!target || symlink(target->c_str(), dst.c_str()) != 0) {
+      if (error != nullptr) {
+        *error = dst + ": " + strerror(errno);
+      }
+      return false;
+    }
+    copy_attributes(dst, st);
+    return true;
+  }
+  if (S_ISREG(st.st_mode)) {
+    return copy_file(src, dst, error);
+  }
+  // Device nodes, fifos and sockets have no place in a module source tree.
+  return true;
+}
+
+bool copy_tree(const std::string& src, const std::string& dst, std::string* error) {
+  if (!mkdir_p(dst)) {
+    if (error != nullptr) {
+      *error = dst + ": " + strerror(errno);
+    }
+    return false;
+  }
+  for (const auto& name : list_dir(src)) {
+    if (!copy_entry(src + "/" + name, dst + "/" + name, error)) {
+      return false;
+    }
+  }
+  struct stat st;
+  if (stat(src.c_str(), &st) == 0) {
+    copy_attributes(dst, st);
+  }
+  return true;
+}
+
+std::optional<std::string> make_temp_dir(const std::string& dir, const std::string& prefix) {
+  std::string templ = dir + "/" + prefix + "XXXXXX";
+  if (mkdtemp(templ.data()) == nullptr) {
+    return std::nullopt;
+  }
+  return templ;
+}
+
+std::string dirname(const std::string& path) {
+  size_t pos = path.find_last_of('/');
+  if (pos == std::string::npos) {
+    return ".";
+  }
+  if (pos == 0) {
+    return "/";
+  }
+  return path.substr(0, pos);
+}
+
+std::string basename(const std::string& path) {
+  size_t pos = path.find_last_of('/');
+  return pos == std::string::npos ? path : path.substr(pos + 1);
+}
+
+static void walk(const std::string& dir, const std::vector<std::string>& names,
+                 const std::string& suffix, std::vector<std::string>& out) {
+  for (const auto& name : list_dir(dir)) {
+    std::string path = dir + "/" + name;
+    struct stat st;
+    if (lstat(path.c_str(), &st) != 0) {
+      continue;
+    }
+    if (S_ISDIR(st.st_mode)) {
+      walk(path, names, suffix, out);
+    } else if (S_ISREG(st.st_mode)) {
+      bool hit = suffix.empty()
+                     ? std::find(names.begin(), names.end(), name) != names.end()
+                     : (name.size() >= suffix.size() &&
+                        name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0);
+      if (hit) {
+        out.push_back(path);
+      }
+    }
+  }
+}
+
+std::vector<std::string> find_files_named(const std::string& root,
+                                          const std::vector<std::string>& names) {
+  std::vector<std::string> out;
+  walk(root, names, "", out);
+  return out;
+}
+
+std::vector<std::string> find_files_with_suffix(const std::string& root,
+                                                const std::string& suffix) {
+  std::vector<std::string> out;
+  walk(root, {}, suffix, out);
+  return out;
+}
+
+} // namespace util

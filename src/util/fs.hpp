@@ -1,0 +1,51 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+// Filesystem helpers over POSIX calls. They know nothing about DKMS.
+namespace util {
+
+bool exists(const std::string& path);       // follows symlinks
+bool lexists(const std::string& path);      // does not follow symlinks
+bool is_dir(const std::string& path);       // follows symlinks
+bool is_regular(const std::string& path);   // follows symlinks
+bool is_symlink(const std::string& path);
+bool is_executable_file(const std::string& path);
+std::optional<std::string> read_link(const std::string& path);
+// Fully resolved path (realpath(3)); nullopt if any component is missing.
+std::optional<std::string> real_path(const std::string& path);
+
+std::optional<std::string> read_file(const std::string& path);
+// Writes through a temporary file in the same directory and renames it into
+// place, so a crash never leaves a half-written file.
+bool write_file_atomic(const std::string& path, const std::string& content,
+                       unsigned mode = 0644);
+bool files_equal(const std::string& a, const std::string& b);
+
+// Entry names of a directory (no "." or ".."), sorted bytewise.
+std::vector<std::string> list_dir(const std::string& path);
+bool mkdir_p(const std::string& path, unsigned mode = 0755);
+// rm -rf; returns false if something could not be removed.
+bool remove_all(const std::string& path);
+bool remove_file(const std::string& path);
+// rmdir that only succeeds on an empty directory.
+bool remove_empty_dir(const std::string& path);
+// Recursively copies the contents of src into dst (merging), preserving
+// modes, ownership (when root) and timestamps; symlinks are copied as links.
+bool copy_tree(const std::string& src, const std::string& dst, std::string* error = nullptr);
+// Copies one file preserving mode and timestamps, atomically.
+bool copy_file(const std::string& src, const std::string& dst, std::string* error = nullptr);
+// mkdtemp under dir with the given name prefix ("prefix" + "XXXXXX").
+std::optional<std::string> make_temp_dir(const std::string& dir, const std::string& prefix);
+
+std::string dirname(const std::string& path);
+std::string basename(const std::string& path);
+
+std::vector<std::string> find_files_named(const std::string& root,
+                                          const std::vector<std::string>& names);
+std::vector<std::string> find_files_with_suffix(const std::string& root,
+                                                const std::string& suffix);
+
+} // namespace util
