@@ -1,0 +1,313 @@
+#include "core/dkms_conf_shell.hpp"
+
+#include "util/fs.hpp"
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
+
+namespace core {
+
+namespace {
+
+// The evaluator. Arguments (after $0): <n> then n name/value pairs of
+// visible variables; <n> names; unset-flag; positional; <n> files;
+// deprecation-flag; <n> then n/2 directive name/value pairs.
+//
+// Phase A mirrors upstream's safe_source(): the file is sourced in a
+// subshell and every imported element is printed as NAME[i]="VALUE" by an
+// unquoted `echo` (so whitespace runs collapse and globs apply, exactly as
+// upstream), one trailing CR removed. Phase B evaluates that text again in
+// the main shell: the second expansion. Results go to fd 3, NUL-separated.
+constexpr const char* k_script = R"BASH(shopt -s extglob
+__dkms_n=$1; shift
+while (( __dkms_n-- > 0 )); do builtin printf -v "$1" '%s' "$2"; shift 2; done
+__dkms_names=("${@:2:$1}"); shift $(( $1 + 1 ))
+__dkms_unset=$1; __dkms_positional=$2; shift 2
+__dkms_files=("${@:2:$1}"); shift $(( $1 + 1 ))
+__dkms_deprecations=$1; shift
+__dkms_directives=("${@:2:$1}"); shift $(( $1 + 1 ))
+readonly __dkms_cr=$'\r'
+(( __dkms_unset )) && unset "${__dkms_names[@]}"
+set -- "$__dkms_positional"
+for __dkms_file in "${__dkms_files[@]}"; do
+  __dkms_text=$(
+    exec 3>&-
+    . "$__dkms_file" >/dev/null
+    for __dkms_name in "${__dkms_names[@]}"; do
+      eval "__dkms_idx=(\"\${!$__dkms_name[@]}\")"
+      for __dkms_i in "${__dkms_idx[@]}"; do
+        eval "echo \$__dkms_name[\$__dkms_i]=\\\"\${$__dkms_name[\$__dkms_i]%\$__dkms_cr}\\\""
+      done
+    done
+    # Legacy DKMS_DIRECTIVE* variables; the external pipeline only runs
+    # when such a variable exists.
+    if [[ ${!DKMS_DIRECTIVE*} ]]; then
+      for __dkms_d in $(set | grep ^DKMS_DIRECTIVE | cut -d = -f 2-3); do
+        echo "${__dkms_d%%=*}=\"${__dkms_d#*=}\""
+      done
+    fi
+  )
+  eval "$__dkms_text"
+  if (( __dkms_deprecations )); then
+    if (( ${#CLEAN[@]} )); then
+      case "$CLEAN" in
+        true|/bin/true|/usr/bin/true) ;;
+        *) builtin printf 'Deprecated feature: CLEAN (%s)\n' "$__dkms_file" >&2 ;;
+      esac
+    fi
+    for __dkms_name in REMAKE_INITRD MODULES_CONF MODULES_CONF_OBSOLETES \
+        MODULES_CONF_ALIAS_TYPE MODULES_CONF_OBSOLETE_ONLY; do
+      eval "__dkms_idx=(\"\${!$__dkms_name[@]}\")"
+      (( ${#__dkms_idx[@]} )) &&
+        builtin printf 'Deprecated feature: %s (%s)\n' "$__dkms_name" "$__dkms_file" >&2
+    done
+  fi
+done
+for (( __dkms_j = 0; __dkms_j + 1 < ${#__dkms_directives[@]}; __dkms_j += 2 )); do
+  export "${__dkms_directives[__dkms_j]}=${__dkms_directives[__dkms_j + 1]}"
+done
+for __dkms_name in "${__dkms_names[@]}"; do
+  eval "__dkms_idx=(\"\${!$__dkms_name[@]}\")"
+  for __dkms_i in "${__dkms_idx[@]}"; do
+    eval "__dkms_v=\${$__dkms_name[\$__dkms_i]}"
+    builtin printf '%s\0%s\0%s\0' "$__dkms_name" "$__dkms_i" "$__dkms_v" >&3
+  done
+done
+)BASH";
+
+// Upstream removes these at start-up, so conf files never see them.
+constexpr const char* k_removed_env[] = {"CC", "CXX", "CFLAGS", "CXXFLAGS", "LDFLAGS"};
+
+std::vector<std::string> child_environment() {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string entry(*e);
+    std::string name = entry.substr(0, entry.find('='));
+    bool removed = false;
+    for (const char* r : k_removed_env) {
+      removed = removed || name == r;
+    }
+    if (!removed) {
+      env.push_back(std::move(entry));
+    }
+  }
+  return env;
+}
+
+std::vector<std::string> script_arguments(const ShellChain& chain) {
+  std::vector<std::string> args = {"/bin/bash", "-c", k_script, "dkms"};
+  args.push_back(std::to_string(chain.variables.size()));
+  for (const auto& [name, value] : chain.variables) {
+    args.push_back(name);
+    args.push_back(value);
+  }
+  args.push_back(std::to_string(chain.names.size()));
+  args.insert(args.end(), chain.names.begin(), chain.names.end());
+  args.push_back(chain.unset_names_first ? "1" : "0");
+  args.push_back(chain.positional);
+  args.push_back(std::to_string(chain.files.size()));
+  args.insert(args.end(), chain.files.begin(), chain.files.end());
+  args.push_back(chain.deprecation_warnings ? "1" : "0");
+  args.push_back(std::to_string(chain.directives.size() * 2));
+  for (const auto& [name, value] : chain.directives) {
+    args.push_back(name);
+    args.push_back(value);
+  }
+  return args;
+}
+
+// Moves an fd above the standard ones so the child's dup2 sequence onto
+// 1, 2 and 3 can never clobber a source it still needs.
+int high_fd(int fd) {
+  return fcntl(fd, F_DUPFD_CLOEXEC, 10);
+}
+
+struct Pipe {
+  int read = -1;
+  int write = -1;
+  bool open() {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+      return false;
+    }
+    read = high_fd(fds[0]);
+    write = high_fd(fds[1]);
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return read >= 0 && write >= 0;
+  }
+};
+
+void close_fd(int& fd) {
+  if (fd >= 0) {
+    ::close(fd);
+    fd = -1;
+  }
+}
+
+// Spawns bash with fd 3 = results pipe; stdout/stderr either our real fds
+// or pipes forwarded through ctx.out (capture mode). Returns fd 3's data.
+std::string run_script(const Context& ctx, const std::vector<std::string>& argv) {
+  Output& out = ctx.out;
+  Pipe results;
+  Pipe out_pipe;
+  Pipe err_pipe;
+  int out_src = -1;
+  int err_src = -1;
+  bool ok = results.open();
+  if (out.stdout_fd() < 0) {
+    ok = ok && out_pipe.open();
+    out_src = out_pipe.write;
+  } else {
+    out_src = high_fd(out.stdout_fd());
+  }
+  if (out.stderr_fd() < 0) {
+    ok = ok && err_pipe.open();
+    err_src = err_pipe.write;
+  } else {
+    err_src = high_fd(out.stderr_fd());
+  }
+
+  pid_t pid = -1;
+  if (ok && out_src >= 0 && err_src >= 0) {
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&actions, out_src, 1);
+    posix_spawn_file_actions_adddup2(&actions, err_src, 2);
+    posix_spawn_file_actions_adddup2(&actions, results.write, 3);
+
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t defaults;
+    sigemptyset(&defaults);
+    for (int sig : {SIGINT, SIGTERM, SIGPIPE, SIGCHLD}) {
+      sigaddset(&defaults, sig);
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    posix_spawnattr_setsigdefault(&attr, &defaults);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+
+    std::vector<std::string> env = child_environment();
+    std::vector<char*> envp;
+    for (auto& e : env) {
+      envp.push_back(e.data());
+    }
+    envp.push_back(nullptr);
+    std::vector<std::string> args = argv;
+    std::vector<char*> argvp;
+    for (auto& a : args) {
+      argvp.push_back(a.data());
+    }
+    argvp.push_back(nullptr);
+    const char* shell = util::is_executable_file("/bin/bash") ? "/bin/bash" : "bash";
+    if (posix_spawnp(&pid, shell, &actions, &attr, argvp.data(), envp.data()) != 0) {
+      pid = -1;
+    }
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+  }
+  if (out_pipe.write != out_src) {
+    close_fd(out_src);
+  }
+  if (err_pipe.write != err_src) {
+    close_fd(err_src);
+  }
+  close_fd(results.write);
+  close_fd(out_pipe.write);
+  close_fd(err_pipe.write);
+
+  std::string data;
+  if (pid > 0) {
+    // Drain all pipes until every writer is gone; forward text in arrival order.
+    while (results.read >= 0 || out_pipe.read >= 0 || err_pipe.read >= 0) {
+      struct pollfd fds[3];
+      int* owners[3];
+      nfds_t n = 0;
+      for (int* fd : {&results.read, &out_pipe.read, &err_pipe.read}) {
+        if (*fd >= 0) {
+          fds[n] = {*fd, POLLIN, 0};
+          owners[n++] = fd;
+        }
+      }
+      if (poll(fds, n, -1) < 0) {
+        if (errno == EINTR) {
+          continue;
+        }
+        break;
+      }
+      for (nfds_t i = 0; i < n; ++i) {
+        if ((fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) {
+          continue;
+        }
+        char buf[8192];
+        ssize_t r = ::read(fds[i].fd, buf, sizeof buf);
+        if (r < 0 && errno == EINTR) {
+          continue;
+        }
+        if (r <= 0) {
+          close_fd(*owners[i]);
+          continue;
+        }
+        std::string_view chunk(buf, static_cast<size_t>(r));
+        if (owners[i] == &results.read) {
+          data.append(chunk);
+        } else if (owners[i] == &out_pipe.read) {
+          out.out(chunk);
+        } else {
+          out.err(chunk);
+        }
+      }
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+  }
+  close_fd(results.read);
+  close_fd(out_pipe.read);
+  close_fd(err_pipe.read);
+  return data;
+}
+
+ShellValues decode(const std::string& data) {
+  ShellValues values;
+  size_t pos = 0;
+  auto next = [&](std::string& field) {
+    size_t end = data.find('\0', pos);
+    if (end == std::string::npos) {
+      return false;
+    }
+    field.assign(data, pos, end - pos);
+    pos = end + 1;
+    return true;
+  };
+  std::string name, index, value;
+  while (next(name) && next(index) && next(value)) {
+    unsigned i = 0;
+    auto [ptr, ec] = std::from_chars(index.data(), index.data() + index.size(), i);
+    if (ec != std::errc() || ptr != index.data() + index.size()) {
+      continue; // associative arrays are not something upstream handles either
+    }
+    values[name][i] = value;
+  }
+  return values;
+}
+
+} // namespace
+
+ShellValues evaluate_chain(const Context& ctx, const ShellChain& chain) {
+  return decode(run_script(ctx, script_arguments(chain)));
+}
+
+} // namespace core
