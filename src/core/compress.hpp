@@ -1,5 +1,7 @@
 #pragma once
 
+#include "core/output.hpp"
+
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,5 +31,9 @@ std::optional<std::string> decompress(std::string_view data,
 // with those options so user settings keep their meaning. Returns false on
 // failure, leaving `path` in place.
 bool compress_file(const std::string& path, Compression c, const std::string& options);
+// Same; a command-line tool's output goes through `out` (its fds, or into
+// the capture while out is capturing) instead of the process's stdout/stderr.
+bool compress_file(const std::string& path, Compression c, const std::string& options,
+                   Output& out);
 
 } // namespace core

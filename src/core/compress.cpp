@@ -1,0 +1,357 @@
+#include "core/compress.hpp"
+
+#include "core/subprocess.hpp"
+#include "util/fs.hpp"
+#include "util/strings.hpp"
+
+#include <array>
+#include <fcntl.h>
+#include <lzma.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <vector>
+#include <zlib.h>
+#include <zstd.h>
+
+namespace core {
+
+namespace {
+
+struct Format {
+  Compression type;
+  std::string_view suffix;
+  std::string_view magic;
+  std::string_view tool;
+  // framework.conf's default option string: these are done in process.
+  std::string_view default_options;
+};
+
+using namespace std::string_view_literals;
+
+constexpr std::array<Format, 3> k_formats = {{
+    {Compression::gzip, ".gz", "\x1f\x8b"sv, "gzip", ""},
+    {Compression::xz, ".xz", "\xfd\x37\x7a\x58\x5a\x00"sv, "xz",
+     "--check=crc32 --lzma2=dict=1MiB"},
+    {Compression::zstd, ".zst", "\x28\xb5\x2f\xfd"sv, "zstd", "-q --rm -T0"},
+}};
+
+const Format* format_of(Compression c) {
+  for (const auto& f : k_formats) {
+    if (f.type == c) {
+      return &f;
+    }
+  }
+  return nullptr;
+}
+
+constexpr size_t k_chunk = 64 * 1024;
+
+// Appends up to k_chunk bytes of room to out; false once max_output would be
+// exceeded.
+bool grow(std::string& out, size_t used, size_t max_output) {
+  if (used > max_output) {
+    return false;
+  }
+  out.resize(used + k_chunk);
+  return true;
+}
+
+std::optional<std::string> gunzip(std::string_view data, size_t max_output) {
+  z_stream zs{};
+  // 16 + MAX_WBITS: gzip wrapper only.
+  if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) {
+    return std::nullopt;
+  }
+  std::string out;
+  size_t used = 0;
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  zs.avail_in = static_cast<uInt>(data.size());
+  bool ok = false;
+  for (;;) {
+    if (!grow(out, used, max_output)) {
+      break;
+    }
+    zs.next_out = reinterpret_cast<Bytef*>(out.data() + used);
+    zs.avail_out = static_cast<uInt>(k_chunk);
+    int rc = inflate(&zs, Z_NO_FLUSH);
+    used = out.size() - zs.avail_out;
+    if (rc == Z_STREAM_END) {
+      // gzip(1) accepts concatenated members.
+      if (zs.avail_in == 0) {
+        ok = true;
+        break;
+      }
+      if (inflateReset(&zs) != Z_OK) {
+        break;
+      }
+      continue;
+    }
+    if (rc != Z_OK && !(rc == Z_BUF_ERROR && zs.avail_out == 0)) {
+      break; // corrupt, or truncated (no progress possible)
+    }
+  }
+  inflateEnd(&zs);
+  if (!ok || used > max_output) {
+    return std::nullopt;
+  }
+  out.resize(used);
+  return out;
+}
+
+std::optional<std::string> unxz(std::string_view data, size_t max_output) {
+  lzma_stream ls = LZMA_STREAM_INIT;
+  if (lzma_stream_decoder(&ls, UINT64_MAX, LZMA_CONCATENATED) != LZMA_OK) {
+    return std::nullopt;
+  }
+  std::string out;
+  size_t used = 0;
+  ls.next_in = reinterpret_cast<const uint8_t*>(data.data());
+  ls.avail_in = data.size();
+  bool ok = false;
+  for (;;) {
+    if (!grow(out, used, max_output)) {
+      break;
+    }
+    ls.next_out = reinterpret_cast<uint8_t*>(out.data() + used);
+    ls.avail_out = k_chunk;
+    lzma_ret rc = lzma_code(&ls, LZMA_FINISH);
+    used = out.size() - ls.avail_out;
+    if (rc == LZMA_STREAM_END) {
+      ok = true;
+      break;
+    }
+    if (rc != LZMA_OK) {
+      break;
+    }
+  }
+  lzma_end(&ls);
+  if (!ok || used > max_output) {
+    return std::nullopt;
+  }
+  out.resize(used);
+  return out;
+}
+
+std::optional<std::string> unzstd(std::string_view data, size_t max_output) {
+  ZSTD_DCtx* dctx = ZSTD_createDCtx();
+  if (dctx == nullptr) {
+    return std::nullopt;
+  }
+  std::string out;
+  size_t used = 0;
+  ZSTD_inBuffer in{data.data(), data.size(), 0};
+  size_t last = 1; // 0 once a frame is complete and flushed
+  bool ok = true;
+  // Frames may not record their size, so stream until input is used up.
+  while (in.pos < in.size || last != 0) {
+    if (!grow(out, used, max_output)) {
+      ok = false;
+      break;
+    }
+    ZSTD_outBuffer ob{out.data() + used, k_chunk, 0};
+    size_t before_in = in.pos;
+    last = ZSTD_decompressStream(dctx, &ob, &in);
+    used += ob.pos;
+    if (ZSTD_isError(last) || (ob.pos == 0 && in.pos == before_in && last != 0)) {
+      ok = false; // corrupt, or truncated input that can make no progress
+      break;
+    }
+  }
+  ZSTD_freeDCtx(dctx);
+  if (!ok || used > max_output) {
+    return std::nullopt;
+  }
+  out.resize(used);
+  return out;
+}
+
+std::optional<std::string> gzip_bytes(const std::string& data, const std::string& name,
+                                      time_t mtime) {
+  z_stream zs{};
+  if (deflateInit2(&zs, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    return std::nullopt;
+  }
+  // Name and time in the header, as gzip(1) writes them.
+  gz_header header{};
+  std::string name_z = name;
+  header.name = reinterpret_cast<Bytef*>(name_z.data());
+  header.time = static_cast<uLong>(mtime);
+  header.os = 3; // Unix
+  deflateSetHeader(&zs, &header);
+  std::string out(deflateBound(&zs, static_cast<uLong>(data.size())) + name.size() + 32,
+                  '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  zs.avail_in = static_cast<uInt>(data.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  int rc = deflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  if (rc != Z_STREAM_END) {
+    return std::nullopt;
+  }
+  return out;
+}
+
+std::optional<std::string> xz_bytes(const std::string& data) {
+  // The in-kernel xz decoder wants CRC32 (or none) and a small dictionary.
+  lzma_options_lzma lzma{};
+  if (lzma_lzma_preset(&lzma, 6) != 0) {
+    return std::nullopt;
+  }
+  lzma.dict_size = 1U << 20;
+  lzma_filter filters[] = {{LZMA_FILTER_LZMA2, &lzma}, {LZMA_VLI_UNKNOWN, nullptr}};
+  lzma_stream ls = LZMA_STREAM_INIT;
+  if (lzma_stream_encoder(&ls, filters, LZMA_CHECK_CRC32) != LZMA_OK) {
+    return std::nullopt;
+  }
+  std::string out(lzma_stream_buffer_bound(data.size()), '\0');
+  ls.next_in = reinterpret_cast<const uint8_t*>(data.data());
+  ls.avail_in = data.size();
+  ls.next_out = reinterpret_cast<uint8_t*>(out.data());
+  ls.avail_out = out.size();
+  lzma_ret rc = lzma_code(&ls, LZMA_FINISH);
+  out.resize(ls.total_out);
+  lzma_end(&ls);
+  if (rc != LZMA_STREAM_END) {
+    return std::nullopt;
+  }
+  return out;
+}
+
+std::optional<std::string> zstd_bytes(const std::string& data) {
+  ZSTD_CCtx* cctx = ZSTD_createCCtx();
+  if (cctx == nullptr) {
+    return std::nullopt;
+  }
+  // Level 3 with a content checksum: what zstd(1) writes by default.
+  ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, 3);
+  ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
+  std::string out(ZSTD_compressBound(data.size()), '\0');
+  size_t n = ZSTD_compress2(cctx, out.data(), out.size(), data.data(), data.size());
+  ZSTD_freeCCtx(cctx);
+  if (ZSTD_isError(n)) {
+    return std::nullopt;
+  }
+  out.resize(n);
+  return out;
+}
+
+bool compress_in_process(const std::string& path, const Format& f) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return false;
+  }
+  std::optional<std::string> data = util::read_file(path);
+  if (!data) {
+    return false;
+  }
+  std::optional<std::string> packed;
+  switch (f.type) {
+  case Compression::gzip:
+    packed = gzip_bytes(*data, util::basename(path), st.st_mtim.tv_sec);
+    break;
+  case Compression::xz:
+    packed = xz_bytes(*data);
+    break;
+  case Compression::zstd:
+    packed = zstd_bytes(*data);
+    break;
+  case Compression::none:
+    break;
+  }
+  std::string target = path + std::string(f.suffix);
+  if (!packed || !util::write_file_atomic(target, *packed, st.st_mode & 07777)) {
+    return false;
+  }
+  // The tools keep the original's timestamps.
+  struct timespec times[2] = {st.st_atim, st.st_mtim};
+  utimensat(AT_FDCWD, target.c_str(), times, 0);
+  return unlink(path.c_str()) == 0;
+}
+
+bool run_tool(const std::string& path, const Format& f, const std::string& options,
+              Output* out) {
+  ProcessSpec spec;
+  spec.argv.emplace_back(f.tool);
+  for (auto& word : util::split_words(options)) {
+    spec.argv.push_back(std::move(word));
+  }
+  spec.argv.emplace_back("-f");
+  spec.argv.push_back(path);
+  if (out != nullptr && out->capturing()) {
+    spec.out = Sink::capture;
+    spec.merge_stderr = true;
+  } else if (out != nullptr) {
+    spec.out_fd = out->stdout_fd();
+    spec.err_fd = out->stderr_fd();
+  }
+  ProcessResult r = run_process(spec);
+  if (out != nullptr && !r.output.empty()) {
+    out->err(r.output);
+  }
+  return r.status == 0;
+}
+
+bool compress_impl(const std::string& path, Compression c, const std::string& options,
+                   Output* out) {
+  const Format* f = format_of(c);
+  if (f == nullptr) {
+    return false;
+  }
+  // Compare as word lists: bash splits the option string the same way.
+  if (util::split_words(options) == util::split_words(f->default_options)) {
+    return compress_in_process(path, *f);
+  }
+  return run_tool(path, *f, options, out);
+}
+
+} // namespace
+
+std::string_view suffix_of(Compression c) {
+  const Format* f = format_of(c);
+  return f == nullptr ? std::string_view() : f->suffix;
+}
+
+Compression compression_from_suffix(std::string_view suffix) {
+  for (const auto& f : k_formats) {
+    if (f.suffix == suffix) {
+      return f.type;
+    }
+  }
+  return Compression::none;
+}
+
+Compression detect_compression(std::string_view data) {
+  for (const auto& f : k_formats) {
+    if (data.substr(0, f.magic.size()) == f.magic) {
+      return f.type;
+    }
+  }
+  return Compression::none;
+}
+
+std::optional<std::string> decompress(std::string_view data, size_t max_output) {
+  switch (detect_compression(data)) {
+  case Compression::gzip:
+    return gunzip(data, max_output);
+  case Compression::xz:
+    return unxz(data, max_output);
+  case Compression::zstd:
+    return unzstd(data, max_output);
+  case Compression::none:
+    break;
+  }
+  return std::string(data);
+}
+
+bool compress_file(const std::string& path, Compression c, const std::string& options) {
+  return compress_impl(path, c, options, nullptr);
+}
+
+bool compress_file(const std::string& path, Compression c, const std::string& options,
+                   Output& out) {
+  return compress_impl(path, c, options, &out);
+}
+
+} // namespace core
