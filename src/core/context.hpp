@@ -1,11 +1,11 @@
 #pragma once
 
+#include "core/output.hpp"
+
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include "core/output.hpp"
 
 // One Context per run: what the command line asked for, the configured
 // locations and settings, and where output goes. Passed explicitly instead

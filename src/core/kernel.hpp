@@ -1,8 +1,8 @@
 #pragma once
 
-#include <string>
-
 #include "core/context.hpp"
+
+#include <string>
 
 // Facts about a target kernel and the running system (SPEC §0.5, §1.5, §6.1,
 // §6.5), all relative to the configured install tree.

@@ -36,8 +36,12 @@ void Output::write(Stream stream, std::string_view text) {
   }
 }
 
-void Output::out(std::string_view text) { write(Stream::out, text); }
-void Output::err(std::string_view text) { write(Stream::err, text); }
+void Output::out(std::string_view text) {
+  write(Stream::out, text);
+}
+void Output::err(std::string_view text) {
+  write(Stream::err, text);
+}
 
 void Output::line(std::string_view text) {
   std::string s(text);
@@ -83,7 +87,9 @@ void Output::deprecated(const std::vector<std::string>& lines) {
   write(Stream::err, prefixed("Deprecated feature: ", lines));
 }
 
-void Output::set_quiet() { m_quiet = true; }
+void Output::set_quiet() {
+  m_quiet = true;
+}
 
 void Output::begin_capture() {
   m_capturing = true;

@@ -1,5 +1,8 @@
 #include "core/subprocess.hpp"
 
+#include "util/fs.hpp"
+#include "util/strings.hpp"
+
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -10,9 +13,6 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include "util/fs.hpp"
-#include "util/strings.hpp"
 
 extern char** environ;
 
@@ -65,7 +65,9 @@ int decode_status(int wstatus) {
 
 } // namespace
 
-int current_child_pid() { return g_child_pid.load(); }
+int current_child_pid() {
+  return g_child_pid.load();
+}
 
 ProcessResult run_process(const ProcessSpec& spec) {
   ProcessResult result;

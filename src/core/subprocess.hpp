@@ -19,14 +19,14 @@ enum class Sink {
 
 struct ProcessSpec {
   std::vector<std::string> argv;
-  std::string cwd;                                         // empty: inherit
+  std::string cwd;                                          // empty: inherit
   std::vector<std::pair<std::string, std::string>> env_set; // added/overridden
   std::vector<std::string> env_unset;
   Sink out = Sink::inherit;
-  bool merge_stderr = false;   // stderr follows stdout's sink
-  int out_fd = 1;              // with Sink::inherit
-  int err_fd = 2;              // with Sink::inherit and !merge_stderr
-  std::string stdin_data;      // fed through a pipe; empty: /dev/null
+  bool merge_stderr = false; // stderr follows stdout's sink
+  int out_fd = 1;            // with Sink::inherit
+  int err_fd = 2;            // with Sink::inherit and !merge_stderr
+  std::string stdin_data;    // fed through a pipe; empty: /dev/null
   // Called every tick_interval while the child runs (progress dots).
   std::function<void()> on_tick;
   std::chrono::milliseconds tick_interval{3000};
@@ -40,7 +40,8 @@ struct ProcessResult {
 ProcessResult run_process(const ProcessSpec& spec);
 
 // Convenience: run argv, capture stdout+stderr.
-ProcessResult run_capture(const std::vector<std::string>& argv, const std::string& cwd = {});
+ProcessResult run_capture(const std::vector<std::string>& argv,
+                          const std::string& cwd = {});
 
 // Looks a command up in PATH as bash's `command -v` would (absolute or
 // relative names containing '/' are checked directly).

@@ -102,7 +102,8 @@ static bool write_all(int fd, const char* data, size_t size) {
   return true;
 }
 
-bool write_file_atomic(const std::string& path, const std::string& content, unsigned mode) {
+bool write_file_atomic(const std::string& path, const std::string& content,
+                       unsigned mode) {
   std::string tmp = path + ".dkms-tmp.XXXXXX";
   int fd = mkstemp(tmp.data());
   if (fd < 0) {
@@ -208,7 +209,8 @@ bool copy_file(const std::string& src, const std::string& dst, std::string* erro
   return true;
 }
 
-static bool copy_entry(const std::string& src, const std::string& dst, std::string* error) {
+static bool copy_entry(const std::string& src, const std::string& dst,
+                       std::string* error) {
   struct stat st;
   if (lstat(src.c_str(), &st) != 0) {
     if (error != nullptr) {
@@ -269,7 +271,8 @@ bool copy_tree(const std::string& src, const std::string& dst, std::string* erro
   return true;
 }
 
-std::optional<std::string> make_temp_dir(const std::string& dir, const std::string& prefix) {
+std::optional<std::string> make_temp_dir(const std::string& dir,
+                                         const std::string& prefix) {
   std::string templ = dir + "/" + prefix + "XXXXXX";
   if (mkdtemp(templ.data()) == nullptr) {
     return std::nullopt;
@@ -304,10 +307,11 @@ static void walk(const std::string& dir, const std::vector<std::string>& names,
     if (S_ISDIR(st.st_mode)) {
       walk(path, names, suffix, out);
     } else if (S_ISREG(st.st_mode)) {
-      bool hit = suffix.empty()
-                     ? std::find(names.begin(), names.end(), name) != names.end()
-                     : (name.size() >= suffix.size() &&
-                        name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0);
+      bool hit =
+          suffix.empty()
+              ? std::find(names.begin(), names.end(), name) != names.end()
+              : (name.size() >= suffix.size() &&
+                 name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0);
       if (hit) {
         out.push_back(path);
       }

@@ -7,10 +7,10 @@
 // Filesystem helpers over POSIX calls. They know nothing about DKMS.
 namespace util {
 
-bool exists(const std::string& path);       // follows symlinks
-bool lexists(const std::string& path);      // does not follow symlinks
-bool is_dir(const std::string& path);       // follows symlinks
-bool is_regular(const std::string& path);   // follows symlinks
+bool exists(const std::string& path);     // follows symlinks
+bool lexists(const std::string& path);    // does not follow symlinks
+bool is_dir(const std::string& path);     // follows symlinks
+bool is_regular(const std::string& path); // follows symlinks
 bool is_symlink(const std::string& path);
 bool is_executable_file(const std::string& path);
 std::optional<std::string> read_link(const std::string& path);
@@ -34,11 +34,14 @@ bool remove_file(const std::string& path);
 bool remove_empty_dir(const std::string& path);
 // Recursively copies the contents of src into dst (merging), preserving
 // modes, ownership (when root) and timestamps; symlinks are copied as links.
-bool copy_tree(const std::string& src, const std::string& dst, std::string* error = nullptr);
+bool copy_tree(const std::string& src, const std::string& dst,
+               std::string* error = nullptr);
 // Copies one file preserving mode and timestamps, atomically.
-bool copy_file(const std::string& src, const std::string& dst, std::string* error = nullptr);
+bool copy_file(const std::string& src, const std::string& dst,
+               std::string* error = nullptr);
 // mkdtemp under dir with the given name prefix ("prefix" + "XXXXXX").
-std::optional<std::string> make_temp_dir(const std::string& dir, const std::string& prefix);
+std::optional<std::string> make_temp_dir(const std::string& dir,
+                                         const std::string& prefix);
 
 std::string dirname(const std::string& path);
 std::string basename(const std::string& path);

@@ -1,0 +1,113 @@
+// dkms status (SPEC §5.4): one line per pair state, with the extra notes on
+// built and installed lines.
+#include "actions/actions.hpp"
+#include "actions/module_files.hpp"
+#include "core/exit.hpp"
+#include "core/kernel.hpp"
+#include "core/tree.hpp"
+#include "util/fs.hpp"
+
+namespace actions {
+
+namespace {
+
+// The notes upstream appends to a built/installed line.
+std::string status_extras(core::Context& ctx, const core::StatusEntry& e) {
+  Unit unit;
+  unit.module = e.module;
+  unit.version = e.version;
+  unit.target = e.target;
+  std::string suffix = core::module_compression_suffix(ctx, e.target.kernel);
+  core::ConfRequest req;
+  req.main_file = core::source_link(ctx, e.module, e.version) + "/dkms.conf";
+  req.module = e.module;
+  req.version = e.version;
+  req.target = e.target;
+  std::optional<core::DkmsConf> conf;
+  try {
+    conf = core::read_dkms_conf(ctx, req);
+  } catch (const core::Exit&) {
+    // Upstream evaluates in a subshell: a missing dkms.conf prints its
+    // error there and just suppresses the notes.
+    return {};
+  }
+  std::string extras;
+  if (util::is_dir(core::original_module_dir(ctx, e.module, e.target))) {
+    extras += " (Original modules exist)";
+  }
+  // An invalid conf leaves no module records to check.
+  if (!conf) {
+    return extras;
+  }
+  std::string base = core::base_dir(ctx, e.module, e.version, e.target) + "/module";
+  bool installed = core::link_points_here(ctx, e.module, e.version, e.target);
+  for (const auto& slot : conf->modules) {
+    std::string built = module_file(base, slot.dest_name, suffix);
+    if (built.empty()) {
+      extras += " (Built modules are missing in the kernel modules folder)";
+      break;
+    }
+    if (installed) {
+      std::string loc = actual_dest_location(ctx, unit, slot, suffix);
+      std::string inst =
+          module_file(ctx.settings.install_tree + "/" + e.target.kernel + loc,
+                      slot.dest_name, suffix);
+      if (inst.empty() || !util::files_equal(built, inst)) {
+        extras += " (Differences between built and installed modules)";
+        break;
+      }
+    }
+  }
+  return extras;
+}
+
+void print_status(core::Context& ctx, const std::string& kpat, const std::string& apat) {
+  for (const auto& e :
+       core::module_status(ctx, ctx.opts.module, ctx.opts.version, kpat, apat)) {
+    std::string mv = e.module + "/" + e.version;
+    switch (e.state) {
+    case core::State::broken:
+      ctx.out.line(mv + ": broken");
+      ctx.out.error({mv + ": Missing the module source directory or the symbolic link "
+                          "pointing to it.",
+                     "Manual intervention is required!"});
+      break;
+    case core::State::added:
+      ctx.out.line(mv + ": added");
+      break;
+    case core::State::built:
+    case core::State::installed: {
+      const char* state = e.state == core::State::built ? "built" : "installed";
+      // The line's start is printed before the notes are computed, so conf
+      // messages land in the middle of it, as upstream's do.
+      ctx.out.out(mv + ", " + e.target.kernel + ", " + e.target.arch + ": " + state);
+      ctx.out.line(status_extras(ctx, e));
+      break;
+    }
+    }
+  }
+}
+
+} // namespace
+
+int action_status(core::Context& ctx) {
+  const auto& kernels = ctx.opts.kernels;
+  const auto& arches = ctx.opts.arches;
+  if (kernels.empty()) {
+    print_status(ctx, {}, arches.empty() ? std::string() : arches[0]);
+    return 0;
+  }
+  // Upstream pairs a single -a with every -k.
+  for (size_t j = 0; j < kernels.size(); ++j) {
+    std::string a;
+    if (j < arches.size()) {
+      a = arches[j];
+    } else if (arches.size() == 1) {
+      a = arches[0];
+    }
+    print_status(ctx, kernels[j], a);
+  }
+  return 0;
+}
+
+} // namespace actions

@@ -1,0 +1,165 @@
+#include "core/runner.hpp"
+
+#include "core/subprocess.hpp"
+#include "util/strings.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace core {
+
+std::string format_elapsed(long seconds) {
+  char buf[32];
+  long h = (seconds / 3600) % 24;
+  std::snprintf(buf, sizeof buf, "%02ld:%02ld:%02ld", h, (seconds / 60) % 60,
+                seconds % 60);
+  return buf;
+}
+
+std::string shell_var_prefix(const ShellVars& vars) {
+  std::string s;
+  for (const auto& [name, value] : vars) {
+    s += name + "=" + util::shell_quote(value) + "\n";
+  }
+  return s;
+}
+
+namespace {
+
+// echo -e: interpret backslash escapes the way bash's builtin echo does.
+std::string echo_e(const std::string& text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c != '\\' || i + 1 >= text.size()) {
+      out += c;
+      continue;
+    }
+    char n = text[++i];
+    switch (n) {
+    case 'n':
+      out += '\n';
+      break;
+    case 't':
+      out += '\t';
+      break;
+    case 'r':
+      out += '\r';
+      break;
+    case 'a':
+      out += '\a';
+      break;
+    case 'b':
+      out += '\b';
+      break;
+    case 'e':
+    case 'E':
+      out += '\x1b';
+      break;
+    case 'f':
+      out += '\f';
+      break;
+    case 'v':
+      out += '\v';
+      break;
+    case '\\':
+      out += '\\';
+      break;
+    case 'c':
+      return out;
+    default:
+      out += '\\';
+      out += n;
+      break;
+    }
+  }
+  return out;
+}
+
+void append_to(const std::string& path, const std::string& text) {
+  int fd = open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return;
+  }
+  const char* p = text.data();
+  size_t left = text.size();
+  while (left > 0) {
+    ssize_t n = write(fd, p, left);
+    if (n <= 0) {
+      break;
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+  close(fd);
+}
+
+} // namespace
+
+int invoke(Context& ctx, const Invocation& inv) {
+  bool verbose = ctx.verbose();
+  if (verbose) {
+    ctx.out.line(echo_e(inv.command));
+  } else {
+    ctx.out.out(echo_e(inv.description) + "...");
+  }
+
+  ProcessSpec spec;
+  // Upstream evals the text in a subshell of dkms; the prefix recreates the
+  // dkms variables that text may refer to.
+  spec.argv = {"bash", "-c", shell_var_prefix(inv.vars) + "eval \"$1\"", "dkms",
+               inv.command};
+  spec.cwd = inv.cwd;
+  spec.env_set = inv.env;
+  bool dots =
+      inv.background && !verbose && !util::glob_match("dkms*_test", inv.package_name);
+  if (dots) {
+    spec.on_tick = [&ctx] { ctx.out.out("."); };
+  }
+
+  int log_fd = -1;
+  auto start = std::chrono::steady_clock::now();
+  if (!inv.log_file.empty()) {
+    append_to(inv.log_file, "\n" + echo_e(inv.description) + "\n" +
+                                echo_e("# command: " + inv.command) + "\n");
+    log_fd = open(inv.log_file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    spec.out = Sink::inherit;
+    spec.out_fd = log_fd;
+    spec.merge_stderr = true;
+  } else if (inv.background && !verbose) {
+    spec.out = Sink::discard;
+    spec.merge_stderr = true;
+  } else if (ctx.out.capturing()) {
+    spec.out = Sink::capture;
+    spec.merge_stderr = true;
+  } else {
+    spec.out_fd = ctx.out.stdout_fd();
+    spec.err_fd = ctx.out.stderr_fd();
+  }
+  ProcessResult r = run_process(spec);
+  if (log_fd >= 0) {
+    close(log_fd);
+    auto secs = std::chrono::duration_cast<std::chrono::seconds>(
+                    std::chrono::steady_clock::now() - start)
+                    .count();
+    append_to(inv.log_file, "\n# exit code: " + std::to_string(r.status) + "\n" +
+                                "# elapsed time: " + format_elapsed(secs) + "\n" +
+                                std::string(64, '-') + "\n");
+  } else if (spec.out == Sink::capture) {
+    ctx.out.out(r.output);
+  }
+
+  if (r.status > 0) {
+    ctx.out.out("(bad exit status: " + std::to_string(r.status) + ")");
+    if (!verbose) {
+      ctx.out.out(echo_e("\nFailed command:\n" + inv.command) + "\n");
+    }
+  } else {
+    ctx.out.line(" done.");
+  }
+  return r.status;
+}
+
+} // namespace core
