@@ -13,18 +13,6 @@ int not_yet(core::Context& ctx, const char* action) {
 }
 } // namespace
 
-int action_autoinstall(core::Context& ctx) {
-  return not_yet(ctx, "autoinstall");
-}
-int action_kernel_preinst(core::Context& ctx) {
-  return not_yet(ctx, "kernel_preinst");
-}
-int action_kernel_postinst(core::Context& ctx) {
-  return not_yet(ctx, "kernel_postinst");
-}
-int action_kernel_prerm(core::Context& ctx) {
-  return not_yet(ctx, "kernel_prerm");
-}
 int action_match(core::Context& ctx) {
   return not_yet(ctx, "match");
 }

@@ -1,26 +1,15 @@
 #include "core/output.hpp"
 
 #include <cerrno>
+#include <cstdint>
+#include <cstring>
 #include <fcntl.h>
 #include <unistd.h>
 
 namespace core {
 
-Output::Output() = default;
-
-void Output::write(Stream stream, std::string_view text) {
-  if (m_quiet || text.empty()) {
-    return;
-  }
-  if (m_capturing) {
-    if (!m_chunks.empty() && m_chunks.back().stream == stream) {
-      m_chunks.back().text += text;
-    } else {
-      m_chunks.push_back({stream, std::string(text)});
-    }
-    return;
-  }
-  int fd = stream == Stream::out ? 1 : 2;
+namespace {
+void write_fd(int fd, std::string_view text) {
   const char* p = text.data();
   size_t left = text.size();
   while (left > 0) {
@@ -34,6 +23,53 @@ void Output::write(Stream stream, std::string_view text) {
     p += n;
     left -= static_cast<size_t>(n);
   }
+}
+} // namespace
+
+Output::Output() = default;
+
+void Output::write(Stream stream, std::string_view text) {
+  if (m_quiet || text.empty()) {
+    return;
+  }
+  if (m_record_fd >= 0) {
+    std::string rec;
+    rec += stream == Stream::out ? 'o' : 'e';
+    auto n = static_cast<uint32_t>(text.size());
+    rec.append(reinterpret_cast<const char*>(&n), sizeof n);
+    rec.append(text);
+    write_fd(m_record_fd, rec);
+    return;
+  }
+  if (m_capturing) {
+    if (!m_chunks.empty() && m_chunks.back().stream == stream) {
+      m_chunks.back().text += text;
+    } else {
+      m_chunks.push_back({stream, std::string(text)});
+    }
+    return;
+  }
+  write_fd(stream == Stream::out ? 1 : 2, text);
+}
+
+void Output::decode_records(std::string& buffer, std::vector<Chunk>& chunks) {
+  size_t pos = 0;
+  while (buffer.size() - pos >= 5) {
+    uint32_t n;
+    std::memcpy(&n, buffer.data() + pos + 1, sizeof n);
+    if (buffer.size() - pos - 5 < n) {
+      break;
+    }
+    Stream stream = buffer[pos] == 'o' ? Stream::out : Stream::err;
+    std::string text = buffer.substr(pos + 5, n);
+    if (!chunks.empty() && chunks.back().stream == stream) {
+      chunks.back().text += text;
+    } else {
+      chunks.push_back({stream, std::move(text)});
+    }
+    pos += 5 + n;
+  }
+  buffer.erase(0, pos);
 }
 
 void Output::out(std::string_view text) {
@@ -109,7 +145,7 @@ void Output::replay(const std::vector<Chunk>& chunks) {
 
 int Output::stdout_fd() const {
   static int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
-  if (m_capturing) {
+  if (capturing()) {
     return -1;
   }
   return m_quiet ? devnull : 1;
@@ -117,7 +153,7 @@ int Output::stdout_fd() const {
 
 int Output::stderr_fd() const {
   static int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
-  if (m_capturing) {
+  if (capturing()) {
     return -1;
   }
   return m_quiet ? devnull : 2;

@@ -37,8 +37,15 @@ public:
     std::string text;
   };
   std::vector<Chunk> end_capture();
-  bool capturing() const { return m_capturing; }
+  bool capturing() const { return m_capturing || m_record_fd >= 0; }
   void replay(const std::vector<Chunk>& chunks);
+
+  // Record mode, for a unit run in a forked child: every write becomes a
+  // record (stream byte, 4-byte length, bytes) on fd, which the parent
+  // decodes with decode_records() and replays in upstream's order.
+  void set_record_fd(int fd) { m_record_fd = fd; }
+  // Appends complete records from buffer to chunks, leaving a partial tail.
+  static void decode_records(std::string& buffer, std::vector<Chunk>& chunks);
 
   // File descriptors children should write to (the terminal, or /dev/null
   // when quiet). In capture mode these are -1: callers must pipe instead.
@@ -50,6 +57,7 @@ private:
 
   bool m_quiet = false;
   bool m_capturing = false;
+  int m_record_fd = -1;
   std::vector<Chunk> m_chunks;
 };
 
