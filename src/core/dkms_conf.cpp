@@ -16,54 +16,28 @@ namespace core {
 
 namespace {
 
-// Upstream's accepted dkms.conf names, in its order (SPEC §3.2).
-const std::vector<std::string>& accepted_names() {
-  static const std::vector<std::string> names = {"PACKAGE_NAME",
-                                                 "PACKAGE_VERSION",
-                                                 "POST_ADD",
-                                                 "POST_BUILD",
-                                                 "POST_INSTALL",
-                                                 "POST_REMOVE",
-                                                 "PRE_BUILD",
-                                                 "PRE_INSTALL",
-                                                 "BUILD_DEPENDS",
-                                                 "BUILD_EXCLUSIVE_ARCH",
-                                                 "BUILD_EXCLUSIVE_CONFIG",
-                                                 "BUILD_EXCLUSIVE_KERNEL",
-                                                 "BUILD_EXCLUSIVE_KERNEL_MIN",
-                                                 "BUILD_EXCLUSIVE_KERNEL_MAX",
-                                                 "build_exclude",
-                                                 "OBSOLETE_BY",
-                                                 "MAKE",
-                                                 "MAKE_MATCH",
-                                                 "PATCH",
-                                                 "PATCH_MATCH",
-                                                 "patch_array",
-                                                 "BUILT_MODULE_NAME",
-                                                 "built_module_name",
-                                                 "BUILT_MODULE_LOCATION",
-                                                 "built_module_location",
-                                                 "DEST_MODULE_NAME",
-                                                 "dest_module_name",
-                                                 "DEST_MODULE_LOCATION",
-                                                 "dest_module_location",
-                                                 "STRIP",
-                                                 "strip",
-                                                 "AUTOINSTALL",
-                                                 "NO_WEAK_MODULES",
-                                                 "BUILD_DEPENDS_REBUILD",
-                                                 "CLEAN",
-                                                 "REMAKE_INITRD",
-                                                 "MODULES_CONF",
-                                                 "MODULES_CONF_OBSOLETES",
-                                                 "MODULES_CONF_ALIAS_TYPE",
-                                                 "MODULES_CONF_OBSOLETE_ONLY"};
-  return names;
-}
+// Upstream's accepted dkms.conf names, in its order and line layout (SPEC
+// §3.2). The layout matters only because a sourced file sees this exact
+// text as "$1".
+constexpr const char* k_accepted_names_text =
+    "PACKAGE_NAME\n"
+    "   PACKAGE_VERSION POST_ADD POST_BUILD POST_INSTALL POST_REMOVE PRE_BUILD\n"
+    "   PRE_INSTALL BUILD_DEPENDS BUILD_EXCLUSIVE_ARCH BUILD_EXCLUSIVE_CONFIG\n"
+    "   BUILD_EXCLUSIVE_KERNEL BUILD_EXCLUSIVE_KERNEL_MIN BUILD_EXCLUSIVE_KERNEL_MAX\n"
+    "   build_exclude OBSOLETE_BY MAKE MAKE_MATCH\n"
+    "   PATCH PATCH_MATCH patch_array BUILT_MODULE_NAME\n"
+    "   built_module_name BUILT_MODULE_LOCATION built_module_location\n"
+    "   DEST_MODULE_NAME dest_module_name\n"
+    "   DEST_MODULE_LOCATION dest_module_location\n"
+    "   STRIP strip AUTOINSTALL NO_WEAK_MODULES BUILD_DEPENDS_REBUILD\n"
+    "\n"
+    "   CLEAN\n"
+    "   REMAKE_INITRD MODULES_CONF MODULES_CONF_OBSOLETES\n"
+    "   MODULES_CONF_ALIAS_TYPE MODULES_CONF_OBSOLETE_ONLY";
 
-// What upstream's sourced files see as "$1": its list of names, one word.
-std::string positional_names() {
-  return util::join(accepted_names(), " ");
+const std::vector<std::string>& accepted_names() {
+  static const std::vector<std::string> names = util::split_words(k_accepted_names_text);
+  return names;
 }
 
 // Element i of a (possibly absent) array; bash gives "" for unset elements.
@@ -145,7 +119,7 @@ ShellValues evaluate(Context& ctx, const ConfRequest& request,
   };
   chain.names = accepted_names();
   chain.unset_names_first = true;
-  chain.positional = positional_names();
+  chain.positional = k_accepted_names_text;
   chain.files = conf_chain(ctx, request, main_file);
   chain.deprecation_warnings = request.strictness == Strictness::strict;
   for (const auto& d : ctx.opts.directives) {

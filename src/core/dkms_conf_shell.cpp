@@ -56,7 +56,9 @@ for __dkms_file in "${__dkms_files[@]}"; do
       done
     fi
   )
-  eval "$__dkms_text"
+  # Sourced rather than eval'ed: a syntax error must end only this text, as
+  # it does for upstream's temporary file.
+  . /dev/stdin <<<"$__dkms_text"
   if (( __dkms_deprecations )); then
     if (( ${#CLEAN[@]} )); then
       case "$CLEAN" in

@@ -1,6 +1,8 @@
 #include "core/dkms_conf.hpp"
 #include "core/exit.hpp"
+#include "core/subprocess.hpp"
 #include "util/fs.hpp"
+#include "util/strings.hpp"
 
 #include <cstdlib>
 #include <gtest/gtest.h>
@@ -240,6 +242,34 @@ TEST_F(DkmsConfTest, HelpersFunctionsAndOutputStayInside) {
   EXPECT_EQ(m_err, "to-stderr\n"); // stderr passes through (capture mode here)
 }
 
+TEST_F(DkmsConfTest, QuoteInValueBreaksOnlyTheRestOfThatText) {
+  // Phase B sees PRE_BUILD[0]="x"y" and an unterminated quote: names that
+  // upstream emits after PRE_BUILD (module records, PRE_INSTALL) are lost,
+  // earlier ones survive, and the evaluation goes on (checked against
+  // upstream's safe_source()).
+  write_conf(std::string(k_basic) +
+             "POST_ADD=early\nPRE_BUILD='x\"y'\nPRE_INSTALL=late\n");
+  ctx.opts.directives = {"DKMS_CONF_TEST_AFTER=1"};
+  auto conf = read(request());
+  ASSERT_TRUE(conf);
+  EXPECT_EQ(conf->package_name, "foo");
+  EXPECT_EQ(conf->post_add, "early");
+  EXPECT_EQ(conf->pre_build, "");
+  EXPECT_EQ(conf->pre_install, "");
+  EXPECT_TRUE(conf->modules.empty());
+  EXPECT_EQ(m_out, "DIRECTIVE: DKMS_CONF_TEST_AFTER=\"1\"\n");
+  EXPECT_NE(m_err.find("unexpected EOF"), std::string::npos) << m_err;
+  unsetenv("DKMS_CONF_TEST_AFTER");
+}
+
+TEST_F(DkmsConfTest, PositionalParameterIsTheNameList) {
+  // Upstream sources with "$1" = its list of names (first line alone).
+  write_conf(std::string(k_basic) + "first=\"${1%%$'\\n'*}\"\nPOST_ADD=\"$first $#\"\n");
+  auto conf = read(request());
+  ASSERT_TRUE(conf);
+  EXPECT_EQ(conf->post_add, "PACKAGE_NAME 1");
+}
+
 TEST_F(DkmsConfTest, EtcOverrides) {
   write_conf(std::string(k_basic) + "POST_ADD=main\nPOST_BUILD=main\nPRE_BUILD=main\n");
   const std::string etc = ctx.sys.etc_dkms;
@@ -321,6 +351,30 @@ TEST_F(DkmsConfTest, LlvmFromKernelConfig) {
   ASSERT_TRUE(conf);
   EXPECT_EQ(conf->make_command, "make -C " + ksrc() + " M=" + ctx.settings.dkms_tree +
                                     "/foo/1.0/build LLVM=1");
+}
+
+TEST_F(DkmsConfTest, LlvmFromVmlinuxComment) {
+  if (core::find_in_path("objcopy").empty() || core::find_in_path("readelf").empty()) {
+    GTEST_SKIP() << "needs objcopy and readelf";
+  }
+  write_conf(k_basic);
+  // vmlinux exists: its .comment decides, KCONF is not consulted.
+  write(ksrc() + "/.config", "CONFIG_CC_IS_CLANG=y\n");
+  const std::string vmlinux = ksrc() + "/vmlinux";
+  ASSERT_TRUE(util::copy_file("/bin/true", vmlinux));
+  auto conf = read(request());
+  ASSERT_TRUE(conf);
+  EXPECT_EQ(conf->make_command.find("LLVM=1"), std::string::npos);
+
+  write(m_root + "/comment", std::string("clang version 16.0.6\0", 21));
+  auto r = core::run_capture({"objcopy", "--add-section",
+                              ".comment=" + m_root + "/comment", "--set-section-flags",
+                              ".comment=noload,readonly", "/bin/true", vmlinux});
+  ASSERT_EQ(r.status, 0) << r.output;
+  conf = read(request());
+  ASSERT_TRUE(conf);
+  EXPECT_TRUE(util::ends_with(conf->make_command, "/foo/1.0/build LLVM=1"))
+      << conf->make_command;
 }
 
 TEST_F(DkmsConfTest, PatchMatch) {
