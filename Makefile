@@ -18,7 +18,7 @@ setup:
 check: setup
 	$(MAKE) format-check
 	$(MAKE) all
-	cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DDKMS_SANITIZE=ON >/dev/null
+	cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DDKMS_SANITIZE=ON -DDKMS_FAULT_INJECTION=ON >/dev/null
 	cmake --build $(ASAN_DIR) -j$(JOBS)
 	cd $(ASAN_DIR) && ctest --output-on-failure -j$(JOBS)
 

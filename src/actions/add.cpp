@@ -1,4 +1,5 @@
 #include "actions/actions.hpp"
+#include "core/crash.hpp"
 #include "core/exit.hpp"
 #include "core/subprocess.hpp"
 #include "core/tree.hpp"
@@ -94,6 +95,7 @@ void add_module(core::Context& ctx, Unit& unit) {
   }
   auto conf = read_conf_strict_or_die(ctx, unit, source_conf);
 
+  core::crash_point("add.before_link");
   std::string link = core::source_link(ctx, m, v);
   ctx.out.line("Creating symlink " + link + " -> " + src);
   util::mkdir_p(core::build_dir(ctx, m, v));

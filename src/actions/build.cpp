@@ -3,14 +3,17 @@
 // stage the results into DT/m/v/K/A atomically.
 #include "actions/actions.hpp"
 #include "core/compress.hpp"
+#include "core/crash.hpp"
 #include "core/exit.hpp"
 #include "core/kernel.hpp"
+#include "core/signals.hpp"
 #include "core/subprocess.hpp"
 #include "core/tree.hpp"
 #include "core/version.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
 
+#include <optional>
 #include <sys/stat.h>
 
 namespace actions {
@@ -230,118 +233,137 @@ void do_build(core::Context& ctx, Unit& unit) {
   auto env = compiler_env(ctx, ka.kernel);
   check_build_depends(ctx, unit, conf);
 
-  util::remove_all(build);
-  std::string copy_error;
-  if (!util::copy_tree(source_dir + "/", build, &copy_error)) {
-    die(ctx.out, 1,
-        {"Could not copy " + source_dir + " to " + build + ": " + copy_error});
-  }
-  util::write_file_atomic(build_log, "DKMS (dkms-3.2.2) make.log for " + m + "/" + v +
-                                         " for kernel " + ka.kernel + " (" + ka.arch +
-                                         ")\n" + current_date());
-
-  auto vars = shell_vars(ctx, unit, &conf);
-  auto run_logged = [&](const std::string& command, const std::string& description) {
-    core::Invocation inv;
-    inv.command = command;
-    inv.description = description;
-    inv.log_file = build_log;
-    inv.background = true;
-    inv.package_name = conf.package_name;
-    inv.cwd = build;
-    inv.vars = vars;
-    inv.env = env;
-    return core::invoke(ctx, inv);
-  };
-
-  for (const auto& p : conf.patches) {
-    if (("patches/" + p).find("/../") != std::string::npos) {
-      report_build_problem(
-          ctx, unit, 5,
-          {"Patch " + p + " as specified in dkms.conf contains '..' path component."});
+  // A build interrupted by Ctrl-C or SIGTERM leaves the pair as it was:
+  // no staging directory, an empty build directory.
+  std::optional<std::string> staging;
+  try {
+    util::remove_all(build);
+    std::string copy_error;
+    if (!util::copy_tree(source_dir + "/", build, &copy_error)) {
+      die(ctx.out, 1,
+          {"Could not copy " + source_dir + " to " + build + ": " + copy_error});
     }
-    if (!util::exists(build + "/patches/" + p)) {
-      report_build_problem(ctx, unit, 5,
-                           {"Patch " + p + " as specified in dkms.conf cannot be",
-                            "found in " + build + "/patches/."});
+    util::write_file_atomic(build_log, "DKMS (dkms-3.2.2) make.log for " + m + "/" + v +
+                                           " for kernel " + ka.kernel + " (" + ka.arch +
+                                           ")\n" + current_date());
+
+    auto vars = shell_vars(ctx, unit, &conf);
+    auto run_logged = [&](const std::string& command, const std::string& description) {
+      core::Invocation inv;
+      inv.command = command;
+      inv.description = description;
+      inv.log_file = build_log;
+      inv.background = true;
+      inv.package_name = conf.package_name;
+      inv.cwd = build;
+      inv.vars = vars;
+      inv.env = env;
+      return core::invoke(ctx, inv);
+    };
+
+    for (const auto& p : conf.patches) {
+      if (("patches/" + p).find("/../") != std::string::npos) {
+        report_build_problem(
+            ctx, unit, 5,
+            {"Patch " + p + " as specified in dkms.conf contains '..' path component."});
+      }
+      if (!util::exists(build + "/patches/" + p)) {
+        report_build_problem(ctx, unit, 5,
+                             {"Patch " + p + " as specified in dkms.conf cannot be",
+                              "found in " + build + "/patches/."});
+      }
+      if (run_logged("patch -p1 < ./patches/" + p, "Applying patch " + p) != 0) {
+        report_build_problem(ctx, unit, 6,
+                             {"Application of patch " + p + " failed.",
+                              "Consult " + build_log + " for more information."});
+      }
     }
-    if (run_logged("patch -p1 < ./patches/" + p, "Applying patch " + p) != 0) {
-      report_build_problem(ctx, unit, 6,
-                           {"Application of patch " + p + " failed.",
+
+    run_build_script(ctx, unit, conf, "pre_build", conf.pre_build, build_log);
+
+    std::string make_command = conf.make_command;
+    if (util::starts_with(make_command, "make")) {
+      make_command = "make -j" + ctx.settings.parallel_jobs +
+                     " KERNELRELEASE=" + ka.kernel + make_command.substr(4);
+    }
+    if (run_logged(make_command, "Building module(s)") != 0) {
+      report_build_problem(ctx, unit, 10,
+                           {"Bad return status for module build on kernel: " + ka.kernel +
+                                " (" + ka.arch + ")",
                             "Consult " + build_log + " for more information."});
     }
+    for (const auto& slot : conf.modules) {
+      std::string rel = slot.built_location + slot.built_name + ".ko";
+      if (!util::exists(build + "/" + rel)) {
+        report_build_problem(
+            ctx, unit, 7,
+            {"Build of " + rel + " failed for: " + ka.kernel + " (" + ka.arch + ")",
+             "Make sure the name and location of the generated module are correct,",
+             "or consult " + build_log + " for more information."});
+      }
+    }
+
+    util::mkdir_p(kernel_dir);
+    staging = util::make_temp_dir(kernel_dir, ".tmp_" + ka.arch + "_");
+    if (!staging) {
+      die(ctx.out, 1, {"Unable to make temporary directory."});
+    }
+    util::mkdir_p(*staging + "/log");
+    util::mkdir_p(*staging + "/module");
+    if (util::is_regular(build + "/Module.symvers")) {
+      util::copy_file(build + "/Module.symvers", *staging + "/module/Module.symvers");
+    }
+    core::Compression comp = core::compression_from_suffix(suffix);
+    std::string comp_opts = suffix == ".gz"   ? ctx.settings.compress_gzip_opts
+                            : suffix == ".xz" ? ctx.settings.compress_xz_opts
+                                              : ctx.settings.compress_zstd_opts;
+    std::string cc = env_value(env, "CC");
+    for (const auto& slot : conf.modules) {
+      std::string built = build + "/" + slot.built_location + slot.built_name + ".ko";
+      if (!util::is_regular(built)) {
+        ctx.out.warning({built + " has disappeared"});
+        continue;
+      }
+      if (slot.strip) {
+        core::run_capture({cc == "clang" ? "llvm-strip" : "strip", "-g", built});
+      }
+      if (unit.signing.enabled) {
+        core::sign_module(ctx, unit.signing, built);
+      }
+      bool compressed =
+          comp != core::Compression::none && core::compress_file(built, comp, comp_opts);
+      std::string from = compressed ? built + suffix : built;
+      std::string to =
+          *staging + "/module/" + slot.dest_name + (compressed ? ".ko" + suffix : ".ko");
+      util::copy_file(from, to);
+    }
+    for (const auto& slot : conf.modules) {
+      std::string stem = *staging + "/module/" + slot.dest_name + ".ko";
+      if (!util::is_regular(stem) && !util::is_regular(stem + suffix)) {
+        die(ctx.out, 7,
+            {"Missing module '" + slot.dest_name + "' in " + *staging + "/module"});
+      }
+    }
+    core::crash_point("build.before_rename");
+    chmod(staging->c_str(), 0755);
+    if (rename(staging->c_str(), base.c_str()) != 0) {
+      die(ctx.out, 7, {"do_build: final mv failed (1)"});
+    }
+  } catch (const core::Exit&) {
+    if (core::interrupted_signal() == 0) {
+      throw;
+    }
+    if (staging) {
+      util::remove_all(*staging);
+    }
+    util::remove_all(build);
+    util::mkdir_p(build);
+    ctx.out.err_line("dkms: interrupted: " + m + "/" + v + " was not built for kernel " +
+                     ka.kernel + " (" + ka.arch + "); its previous state is unchanged.");
+    throw;
   }
 
-  run_build_script(ctx, unit, conf, "pre_build", conf.pre_build, build_log);
-
-  std::string make_command = conf.make_command;
-  if (util::starts_with(make_command, "make")) {
-    make_command = "make -j" + ctx.settings.parallel_jobs +
-                   " KERNELRELEASE=" + ka.kernel + make_command.substr(4);
-  }
-  if (run_logged(make_command, "Building module(s)") != 0) {
-    report_build_problem(ctx, unit, 10,
-                         {"Bad return status for module build on kernel: " + ka.kernel +
-                              " (" + ka.arch + ")",
-                          "Consult " + build_log + " for more information."});
-  }
-  for (const auto& slot : conf.modules) {
-    std::string rel = slot.built_location + slot.built_name + ".ko";
-    if (!util::exists(build + "/" + rel)) {
-      report_build_problem(
-          ctx, unit, 7,
-          {"Build of " + rel + " failed for: " + ka.kernel + " (" + ka.arch + ")",
-           "Make sure the name and location of the generated module are correct,",
-           "or consult " + build_log + " for more information."});
-    }
-  }
-
-  util::mkdir_p(kernel_dir);
-  auto staging = util::make_temp_dir(kernel_dir, ".tmp_" + ka.arch + "_");
-  if (!staging) {
-    die(ctx.out, 1, {"Unable to make temporary directory."});
-  }
-  util::mkdir_p(*staging + "/log");
-  util::mkdir_p(*staging + "/module");
-  if (util::is_regular(build + "/Module.symvers")) {
-    util::copy_file(build + "/Module.symvers", *staging + "/module/Module.symvers");
-  }
-  core::Compression comp = core::compression_from_suffix(suffix);
-  std::string comp_opts = suffix == ".gz"   ? ctx.settings.compress_gzip_opts
-                          : suffix == ".xz" ? ctx.settings.compress_xz_opts
-                                            : ctx.settings.compress_zstd_opts;
-  std::string cc = env_value(env, "CC");
-  for (const auto& slot : conf.modules) {
-    std::string built = build + "/" + slot.built_location + slot.built_name + ".ko";
-    if (!util::is_regular(built)) {
-      ctx.out.warning({built + " has disappeared"});
-      continue;
-    }
-    if (slot.strip) {
-      core::run_capture({cc == "clang" ? "llvm-strip" : "strip", "-g", built});
-    }
-    if (unit.signing.enabled) {
-      core::sign_module(ctx, unit.signing, built);
-    }
-    bool compressed =
-        comp != core::Compression::none && core::compress_file(built, comp, comp_opts);
-    std::string from = compressed ? built + suffix : built;
-    std::string to =
-        *staging + "/module/" + slot.dest_name + (compressed ? ".ko" + suffix : ".ko");
-    util::copy_file(from, to);
-  }
-  for (const auto& slot : conf.modules) {
-    std::string stem = *staging + "/module/" + slot.dest_name + ".ko";
-    if (!util::is_regular(stem) && !util::is_regular(stem + suffix)) {
-      die(ctx.out, 7,
-          {"Missing module '" + slot.dest_name + "' in " + *staging + "/module"});
-    }
-  }
-  chmod(staging->c_str(), 0755);
-  if (rename(staging->c_str(), base.c_str()) != 0) {
-    die(ctx.out, 7, {"do_build: final mv failed (1)"});
-  }
-
+  core::crash_point("build.after_rename");
   run_build_script(ctx, unit, conf, "post_build", conf.post_build, build_log);
 
   rename(build_log.c_str(), (base + "/log/make.log").c_str());

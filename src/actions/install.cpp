@@ -2,6 +2,7 @@
 // module tree, archiving any module they displace, then run depmod.
 #include "actions/actions.hpp"
 #include "actions/module_files.hpp"
+#include "core/crash.hpp"
 #include "core/depmod.hpp"
 #include "core/exit.hpp"
 #include "core/kernel.hpp"
@@ -144,8 +145,16 @@ void archive_original(core::Context& ctx, const Unit& unit, const core::ModuleSl
   };
   // Upstream's search result is word-split into candidates: every hit.
   candidates.insert(candidates.end(), hits.begin(), hits.end());
+  std::string ours =
+      module_file(core::base_dir(ctx, unit.module, unit.version, ka) + "/module",
+                  slot.dest_name, suffix);
   for (const auto& original : candidates) {
     if (original.empty() || !util::is_regular(original)) {
+      continue;
+    }
+    // Our own copy left by an install that was interrupted before it
+    // linked kernel-K-A is not an original: never archive it.
+    if (!ours.empty() && util::files_equal(original, ours)) {
       continue;
     }
     ctx.out.line("Found pre-existing " + original + ", archiving for uninstallation");
@@ -154,6 +163,7 @@ void archive_original(core::Context& ctx, const Unit& unit, const core::ModuleSl
     // Record the origin durably before moving, so a crash in between never
     // leaves an archived module without its way back.
     util::write_file_atomic(backup + "/" + name + ".origin", original + "\n");
+    core::crash_point("install.after_origin");
     if (rename(original.c_str(), (backup + "/" + name).c_str()) != 0) {
       std::string err;
       if (util::copy_file(original, backup + "/" + name, &err)) {
@@ -264,6 +274,7 @@ void do_install(core::Context& ctx, Unit& unit) {
     ctx.out.line("Installing " + to);
     util::mkdir_p(dest_dir);
     install_one_file(ctx, from, to);
+    core::crash_point("install.after_copy");
     any_installed = true;
   }
   if (!conf.modules.empty() && !any_installed) {
@@ -278,6 +289,7 @@ void do_install(core::Context& ctx, Unit& unit) {
       rename(tmp_link.c_str(), link.c_str()) != 0) {
     die(ctx.out, 6, {"Could not create " + link});
   }
+  core::crash_point("install.after_link");
   if (!conf.no_weak_modules && !ctx.weak_modules_add.empty()) {
     ctx.out.line("Adding linked weak modules...");
     run_weak_modules(ctx, unit, conf, ctx.weak_modules_add, suffix);

@@ -1,6 +1,7 @@
 // dkms unbuild and remove (SPEC §2.5, §2.6): drop built copies of a pair,
 // and unregister the pair from the dkms tree.
 #include "actions/actions.hpp"
+#include "core/crash.hpp"
 #include "core/exit.hpp"
 #include "core/subprocess.hpp"
 #include "core/tree.hpp"
@@ -73,7 +74,9 @@ bool rpm_safe_upgrade_cancels(core::Context& ctx, const std::string& m,
 } // namespace
 
 void do_unbuild(core::Context& ctx, Unit& unit) {
-  util::remove_all(core::base_dir(ctx, unit.module, unit.version, unit.target));
+  core::crash_point("unbuild.before_delete");
+  util::remove_all_atomically(
+      core::base_dir(ctx, unit.module, unit.version, unit.target));
   std::string kdir =
       core::version_dir(ctx, unit.module, unit.version) + "/" + unit.target.kernel;
   if (!has_subdirectory(kdir)) {
@@ -145,10 +148,16 @@ int action_remove(core::Context& ctx) {
   }
   if (!other_dirs) {
     ctx.out.line("Deleting module " + m + "/" + v + " completely from the DKMS tree.");
-    util::remove_all(vdir);
+    core::crash_point("remove.before_delete");
+    util::remove_all_atomically(vdir);
   }
+  // Like upstream's `ls | wc -w`: hidden leftovers don't keep it alive.
   std::string mdir = core::module_dir(ctx, m);
-  if (util::list_dir(mdir).empty()) {
+  bool visible = false;
+  for (const auto& name : util::list_dir(mdir)) {
+    visible = visible || name[0] != '.';
+  }
+  if (!visible) {
     util::remove_all(mdir);
   }
   return 0;

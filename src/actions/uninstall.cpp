@@ -2,6 +2,7 @@
 // pair from a kernel, put back the modules they displaced, run depmod.
 #include "actions/actions.hpp"
 #include "actions/module_files.hpp"
+#include "core/crash.hpp"
 #include "core/depmod.hpp"
 #include "core/exit.hpp"
 #include "core/kernel.hpp"
@@ -153,8 +154,10 @@ void do_uninstall(core::Context& ctx, Unit& unit) {
         ctx.out.line("Module " + slot.dest_name + ".ko" + suffix +
                      " was not found within " + lib_tree + "/");
       }
+      core::crash_point("uninstall.before_restore");
       restore_originals(ctx, unit, slot, suffix);
     }
+    core::crash_point("uninstall.before_unlink");
     util::remove_file(core::kernel_link(ctx, m, ka));
   } else {
     ctx.out.line("This module version was INACTIVE for this kernel.");

@@ -7,7 +7,9 @@
 #include "core/dkms_conf.hpp"
 #include "core/exit.hpp"
 #include "core/kernel.hpp"
+#include "core/lock.hpp"
 #include "core/runner.hpp"
+#include "core/signals.hpp"
 #include "core/subprocess.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
@@ -154,6 +156,7 @@ void run_post_transaction(core::Context& ctx) {
 
 int run(core::Context& ctx, const std::vector<std::string>& args) {
   umask(022);
+  core::install_signal_handlers();
   for (const char* name : {"CC", "CXX", "CFLAGS", "CXXFLAGS", "LDFLAGS"}) {
     unsetenv(name);
   }
@@ -227,6 +230,11 @@ int run(core::Context& ctx, const std::vector<std::string>& args) {
     if (action != entry.name) {
       continue;
     }
+    // Everything but status changes state (or must see a stable tree).
+    core::LockMode mode = action == "status" || action == "mktarball"
+                              ? core::LockMode::shared
+                              : core::LockMode::exclusive;
+    core::TreeLock lock(ctx, mode);
     int rc = entry.handler(ctx);
     if (rc == 0 && entry.post_transaction && !ctx.settings.post_transaction.empty()) {
       run_post_transaction(ctx);

@@ -1,5 +1,7 @@
 #include "core/runner.hpp"
 
+#include "core/exit.hpp"
+#include "core/signals.hpp"
 #include "core/subprocess.hpp"
 #include "util/strings.hpp"
 
@@ -151,6 +153,10 @@ int invoke(Context& ctx, const Invocation& inv) {
     ctx.out.out(r.output);
   }
 
+  if (int sig = interrupted_signal(); sig != 0) {
+    ctx.out.line("(interrupted)");
+    throw Exit{128 + sig};
+  }
   if (r.status > 0) {
     ctx.out.out("(bad exit status: " + std::to_string(r.status) + ")");
     if (!verbose) {

@@ -171,6 +171,20 @@ bool remove_all(const std::string& path) {
   return unlink(path.c_str()) == 0;
 }
 
+bool remove_all_atomically(const std::string& path) {
+  if (!lexists(path)) {
+    return true;
+  }
+  auto grave = make_temp_dir(dirname(path), "." + basename(path) + ".deleted-");
+  if (!grave || rename(path.c_str(), grave->c_str()) != 0) {
+    if (grave) {
+      rmdir(grave->c_str());
+    }
+    return remove_all(path);
+  }
+  return remove_all(*grave);
+}
+
 bool remove_file(const std::string& path) {
   return unlink(path.c_str()) == 0 || errno == ENOENT;
 }

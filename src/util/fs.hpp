@@ -30,6 +30,10 @@ bool mkdir_p(const std::string& path, unsigned mode = 0755);
 // rm -rf; returns false if something could not be removed.
 bool remove_all(const std::string& path);
 bool remove_file(const std::string& path);
+// Renames path to a hidden sibling (".<name>.deleted-XXXXXX") first, then
+// deletes that: a crash midway leaves a hidden leftover, never a
+// half-deleted tree under the visible name.
+bool remove_all_atomically(const std::string& path);
 // rmdir that only succeeds on an empty directory.
 bool remove_empty_dir(const std::string& path);
 // Recursively copies the contents of src into dst (merging), preserving
