@@ -15,6 +15,17 @@
 namespace core {
 
 namespace {
+bool has_parent_component(const std::string& path) {
+  for (const auto& part : util::split(path, '/')) {
+    if (part == "..") {
+      return true;
+    }
+  }
+  return false;
+}
+} // namespace
+
+namespace {
 
 // Upstream's accepted dkms.conf names, in its order and line layout (SPEC
 // §3.2). The layout matters only because a sourced file sees this exact
@@ -214,6 +225,29 @@ bool build_slots(const Context& ctx, ShellValues& values, DkmsConf& conf) {
       out.err_line(prefix + "Directive 'DEST_MODULE_LOCATION' does not begin with");
       out.err_line("'/kernel', '/updates', or '/extra' in" + record);
       ok = false;
+    }
+    // Beyond upstream, which would follow such values out of the build and
+    // module trees: names are plain file names, locations stay below their
+    // roots.
+    for (const auto& [directive, value] :
+         {std::pair<const char*, const std::string&>{"BUILT_MODULE_NAME", built_name[i]},
+          {"DEST_MODULE_NAME", dest_name[i]}}) {
+      if (value.find_first_of("/\n") != std::string::npos || value == "." ||
+          value == "..") {
+        out.err_line(prefix + "Directive '" + directive +
+                     "' must be a plain file name (no '/' or newline) in" + record);
+        ok = false;
+      }
+    }
+    for (const auto& [directive, value] :
+         {std::pair<const char*, const std::string&>{"BUILT_MODULE_LOCATION",
+                                                     built_location[i]},
+          {"DEST_MODULE_LOCATION", raw_location}}) {
+      if (has_parent_component(value) || value.find('\n') != std::string::npos) {
+        out.err_line(prefix + "Directive '" + directive +
+                     "' must not contain '..' components or newlines in" + record);
+        ok = false;
+      }
     }
 
     ModuleSlot slot;
