@@ -47,11 +47,6 @@ bool real_dir(const std::string& path) {
   return lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() &&
-         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 // ---------------------------------------------------------------------------
 // mktarball
 
@@ -380,7 +375,7 @@ void load_tarball(core::Context& ctx, Unit& unit) {
   if (!util::exists(archive)) {
     die(ctx.out, 2, {archive + " does not exist."});
   }
-  if (ends_with(archive, ".rpm")) {
+  if (util::ends_with(archive, ".rpm")) {
     install_rpm(ctx, archive);
   }
   TempDir tmp(ctx, ctx.settings.tmp_location);
