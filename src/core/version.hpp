@@ -9,7 +9,9 @@ namespace core {
 std::string ver_key(const std::string& version);
 // Compares VER(a) and VER(b) bytewise: <0, 0, >0.
 int ver_compare(const std::string& a, const std::string& b);
-// GNU `sort -V` ordering (filevercmp semantics): <0, 0, >0.
+// GNU `sort -V` ordering (filevercmp semantics): <0, 0, >0. Follows the
+// installed coreutils 9.1 and ends ties with sort's bytewise last-resort
+// comparison, so 0 means equal strings.
 int filevercmp(const std::string& a, const std::string& b);
 
 } // namespace core
