@@ -1,8 +1,11 @@
 #include "../test_support.hpp"
 #include "core/kernel.hpp"
+#include "core/subprocess.hpp"
+#include "util/strings.hpp"
 
 #include <gtest/gtest.h>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -14,9 +17,6 @@ class KernelTest : public ::testing::Test {
 protected:
   std::string kdir(const std::string& rel = {}) const {
     return t.it() + "/6.1.0-56-amd64" + (rel.empty() ? "" : "/" + rel);
-  }
-  std::string suffix() const {
-    return core::module_compression_suffix(t.ctx, "6.1.0-56-amd64");
   }
 
   test_support::TestContext t;
@@ -58,64 +58,75 @@ TEST_F(KernelTest, HeadersPresentMeansKsrcInclude) {
 
 // ---- compression suffix (SPEC §6.5) ---------------------------------------
 
-TEST_F(KernelTest, NoKernelDirOrNoModulesIsUncompressed) {
-  EXPECT_EQ(suffix(), "");
-  make_dir(kdir("build/include"));
-  write_text(kdir("kernel/fs/ext4.ko"), "");
-  write_text(kdir("modules.dep.gz"), "");
-  write_text(kdir("kernel/fs/readme.gz"), "");
-  write_text(kdir("kernel/fs/old.ko.gz.bak"), "");
-  EXPECT_EQ(suffix(), "");
+// The suffix may be remembered per kernel for the whole run (the modules of
+// a kernel do not change compression under us), so every question below is
+// asked about a kernel directory that was fully prepared beforehand.
+class SuffixTest : public ::testing::Test {
+protected:
+  // Creates IT/<k> holding the given files (relative paths), returns its suffix.
+  std::string suffix_with(const std::vector<std::string>& files) {
+    std::string k = "6.1.0-" + std::to_string(++m_kernels);
+    make_dir(t.it() + "/" + k);
+    for (const auto& f : files) {
+      write_text(t.it() + "/" + k + "/" + f, "");
+    }
+    return core::module_compression_suffix(t.ctx, k);
+  }
+  std::string next_kernel_dir() const {
+    return t.it() + "/6.1.0-" + std::to_string(m_kernels + 1);
+  }
+
+  test_support::TestContext t;
+
+private:
+  int m_kernels = 0;
+};
+
+TEST_F(SuffixTest, NoKernelDirOrNoCompressedModulesIsUncompressed) {
+  EXPECT_EQ(core::module_compression_suffix(t.ctx, "9.9.9-missing"), "");
+  EXPECT_EQ(suffix_with({}), "");
+  EXPECT_EQ(suffix_with({"build/include/linux/x.h", "kernel/fs/ext4.ko", "modules.dep.gz",
+                         "kernel/fs/readme.gz", "kernel/fs/old.ko.gz.bak"}),
+            "");
 }
 
-TEST_F(KernelTest, EachCompressionAloneIsFound) {
-  write_text(kdir("kernel/drivers/net/a.ko.gz"), "");
-  EXPECT_EQ(suffix(), ".gz");
-  t.ctx.settings.install_tree = t.root / "it2";
-  write_text(t.root / "it2/6.1.0-56-amd64/updates/dkms/b.ko.xz", "");
-  EXPECT_EQ(suffix(), ".xz");
-  t.ctx.settings.install_tree = t.root / "it3";
-  write_text(t.root / "it3/6.1.0-56-amd64/c.ko.zst", "");
-  EXPECT_EQ(suffix(), ".zst");
+TEST_F(SuffixTest, EachCompressionAloneIsFound) {
+  EXPECT_EQ(suffix_with({"kernel/drivers/net/a.ko.gz"}), ".gz");
+  EXPECT_EQ(suffix_with({"updates/dkms/b.ko.xz"}), ".xz");
+  EXPECT_EQ(suffix_with({"c.ko.zst"}), ".zst");
 }
 
-TEST_F(KernelTest, ZstBeatsXzBeatsGz) {
-  write_text(kdir("kernel/a.ko.gz"), "");
-  write_text(kdir("kernel/b/c.ko.xz"), "");
-  EXPECT_EQ(suffix(), ".xz");
-  write_text(kdir("extra/z.ko.zst"), "");
-  EXPECT_EQ(suffix(), ".zst");
+TEST_F(SuffixTest, ZstBeatsXzBeatsGz) {
+  EXPECT_EQ(suffix_with({"kernel/a.ko.gz", "kernel/b/c.ko.xz"}), ".xz");
+  EXPECT_EQ(suffix_with({"kernel/a.ko.gz", "kernel/b/c.ko.xz", "extra/z.ko.zst"}),
+            ".zst");
+  EXPECT_EQ(suffix_with({"a/b/c/d.ko.zst", "e.ko.gz"}), ".zst");
+  EXPECT_EQ(suffix_with({"x.ko.xz", "y.ko.zst"}), ".zst");
 }
 
-TEST_F(KernelTest, GzAndZstGiveZst) {
-  write_text(kdir("a/b/c/d.ko.zst"), "");
-  write_text(kdir("e.ko.gz"), "");
-  EXPECT_EQ(suffix(), ".zst");
+TEST_F(SuffixTest, HiddenDirectoriesAreSearched) {
+  // find(1) walks dot-directories too.
+  EXPECT_EQ(suffix_with({"kernel/x.ko", ".cache/y.ko.gz"}), ".gz");
 }
 
-TEST_F(KernelTest, HiddenDirectoriesAreSearchedSymlinkedOnesAreNot) {
-  // find(1) without -L: walks dot-directories, does not enter build -> ...
+TEST_F(SuffixTest, SymlinkedDirectoriesAreNotEntered) {
+  // find(1) without -L does not enter build -> headers.
   std::string headers = t.root / "headers";
   write_text(headers + "/scripts/x.ko.xz", "");
-  make_symlink(headers, kdir("build"));
-  make_dir(kdir("kernel"));
-  EXPECT_EQ(suffix(), "");
-  write_text(kdir(".cache/y.ko.gz"), "");
-  EXPECT_EQ(suffix(), ".gz");
+  make_symlink(headers, next_kernel_dir() + "/build");
+  EXPECT_EQ(suffix_with({"kernel/a.ko"}), "");
 }
 
-TEST_F(KernelTest, AnyEntryNamedLikeACompressedModuleCounts) {
-  GTEST_SKIP() << "BUG: module_compression_suffix ignores dangling symlinks; "
-                  "upstream's find -name '*.ko.xz' (no -type) matches them";
-  make_symlink("nowhere", kdir("kernel/a.ko.xz"));
-  EXPECT_EQ(suffix(), ".xz");
+TEST_F(SuffixTest, AnyEntryNamedLikeACompressedModuleCounts) {
+  // find -name '*.ko.xz' has no -type: a dangling symlink matches too.
+  make_symlink("nowhere", next_kernel_dir() + "/kernel/a.ko.xz");
+  EXPECT_EQ(suffix_with({}), ".xz");
 }
 
-TEST_F(KernelTest, SuffixIsPerKernel) {
-  write_text(kdir("a.ko.xz"), "");
-  make_dir(t.it() + "/6.12.117");
-  EXPECT_EQ(suffix(), ".xz");
-  EXPECT_EQ(core::module_compression_suffix(t.ctx, "6.12.117"), "");
+TEST_F(SuffixTest, SuffixIsPerKernel) {
+  // SPEC §6.5: upstream keeps a suffix found for an earlier kernel; we do not.
+  EXPECT_EQ(suffix_with({"a.ko.xz"}), ".xz");
+  EXPECT_EQ(suffix_with({"a.ko"}), "");
 }
 
 // ---- distribution (SPEC §0.5) ---------------------------------------------
@@ -162,6 +173,47 @@ TEST_F(DistroTest, FallbackFileAndMissingFiles) {
   EXPECT_EQ(distro, "fedora");
   // The /etc file, when present, is the one read.
   EXPECT_EQ(detect("ID=gentoo\n"), "gentoo");
+}
+
+// Oracle: upstream's distro_version body, run by bash on the same file.
+std::string distro_by_bash(const std::string& file) {
+  auto r = core::run_capture(
+      {"bash", "-c",
+       "running_distribution=$( ( . \"$1\"; if [[ \"$ID\" = \"ubuntu\" ]]; then echo "
+       "\"$ID\"; elif [[ ${#ID_LIKE[@]} != 0 ]]; then echo \"${ID_LIKE[0]}\"; else echo "
+       "\"$ID\"; fi ) 2>/dev/null); printf %s \"$running_distribution\"",
+       "oracle", file});
+  return r.output;
+}
+
+TEST_F(DistroTest, AgreesWithBashSourcingOnUnusualFiles) {
+  const char* const texts[] = {
+      "# comment\n\nNAME=\"Debian\"\nID=debian\nVERSION_ID=\"12\"\n",
+      "ID='arch'\n",
+      "ID=ubuntu\nID=debian\n",
+      "ID_LIKE=rhel\n",
+      "  ID=indented\n",
+      "ID=\"\"\n",
+      "export ID=gentoo\n",
+      "ID=x\nID_LIKE=\"$ID-like\"\n",
+      "ID=\"a\\\"b\"\n",
+      "ID=debian # trailing comment\n",
+      "ID=de bian\n",
+      "ID=fedora\r\nID_LIKE=\"rhel\"\r\n",
+      "ID=linuxmint\nID_LIKE=ubuntu\\ debian\n",
+      "ID=alpine\nID_LIKE=\n",
+      "ID=suse; ID_LIKE=sles\n",
+      "ID=$(echo sub)\n",
+      "ID=a=b\n",
+      "ID=\"multi\nline\"\n",
+      "ID=\"unterminated\n",
+  };
+  for (const char* text : texts) {
+    write_text(t.ctx.sys.os_release, text);
+    std::string distro = "unset";
+    EXPECT_TRUE(core::detect_distro(t.ctx.sys, distro)) << text;
+    EXPECT_EQ(distro, util::first_line(distro_by_bash(t.ctx.sys.os_release))) << text;
+  }
 }
 
 TEST(DistroMatches, GlobOnTheWholeString) {
