@@ -116,6 +116,27 @@ TEST_F(RunnerTest, LogFileRecordsFailureStatus) {
                                               k_dashes + "\n");
 }
 
+TEST_F(RunnerTest, VerboseWithLogFileStillLogsTheOutput) {
+  t.ctx.settings.verbose = "true";
+  std::string log = t.root / "v.log";
+  auto inv = make("echo inside", "Building module(s)");
+  inv.log_file = log;
+  inv.background = true;
+  inv.package_name = "hello";
+  EXPECT_EQ(run(inv), 0);
+  EXPECT_EQ(cap.merged, "echo inside\n done.\n");
+  EXPECT_EQ(test_support::read_text(log), "\nBuilding module(s)\n# command: echo inside\n"
+                                          "inside\n\n# exit code: 0\n"
+                                          "# elapsed time: 00:00:00\n" +
+                                              k_dashes + "\n");
+}
+
+TEST_F(RunnerTest, QuietShowsNothingButReturnsTheStatus) {
+  t.output.set_quiet();
+  EXPECT_EQ(run(make("echo hi; exit 6")), 6);
+  EXPECT_EQ(cap.merged, "");
+}
+
 TEST_F(RunnerTest, DescriptionAndCommandTextAreEchoEd) {
   // echo -e: the backslash sequences in the shown text are interpreted,
   // while the command itself runs as written.
