@@ -2,14 +2,46 @@
 // built and installed lines.
 #include "actions/actions.hpp"
 #include "actions/module_files.hpp"
+#include "core/conf_cache.hpp"
 #include "core/exit.hpp"
 #include "core/kernel.hpp"
 #include "core/tree.hpp"
 #include "util/fs.hpp"
 
+#include <optional>
+
 namespace actions {
 
 namespace {
+
+// The compression suffix only matters where a plain .ko is missing, and
+// computing it walks the kernel's whole module tree: ask only then.
+class LazySuffix {
+public:
+  LazySuffix(const core::Context& ctx, const std::string& kernel)
+      : m_ctx(ctx), m_kernel(kernel) {}
+  const std::string& get() {
+    if (!m_value) {
+      m_value = core::module_compression_suffix(m_ctx, m_kernel);
+    }
+    return *m_value;
+  }
+
+private:
+  const core::Context& m_ctx;
+  const std::string& m_kernel;
+  std::optional<std::string> m_value;
+};
+
+// module_file(), asking for the suffix only when the plain file is absent.
+std::string lazy_module_file(const std::string& dir, const std::string& name,
+                             LazySuffix& suffix) {
+  std::string plain = dir + "/" + name + ".ko";
+  if (util::exists(plain)) {
+    return plain;
+  }
+  return module_file(dir, name, suffix.get());
+}
 
 // The notes upstream appends to a built/installed line.
 std::string status_extras(core::Context& ctx, const core::StatusEntry& e) {
@@ -17,15 +49,15 @@ std::string status_extras(core::Context& ctx, const core::StatusEntry& e) {
   unit.module = e.module;
   unit.version = e.version;
   unit.target = e.target;
-  std::string suffix = core::module_compression_suffix(ctx, e.target.kernel);
+  LazySuffix suffix(ctx, e.target.kernel);
   core::ConfRequest req;
   req.main_file = core::source_link(ctx, e.module, e.version) + "/dkms.conf";
   req.module = e.module;
   req.version = e.version;
   req.target = e.target;
-  std::optional<core::DkmsConf> conf;
+  std::optional<core::StatusConf> conf;
   try {
-    conf = core::read_dkms_conf(ctx, req);
+    conf = core::read_status_conf(ctx, req);
   } catch (const core::Exit&) {
     // Upstream evaluates in a subshell: a missing dkms.conf prints its
     // error there and just suppresses the notes.
@@ -41,17 +73,25 @@ std::string status_extras(core::Context& ctx, const core::StatusEntry& e) {
   }
   std::string base = core::base_dir(ctx, e.module, e.version, e.target) + "/module";
   bool installed = core::link_points_here(ctx, e.module, e.version, e.target);
+  const std::string kernel_dir = ctx.settings.install_tree + "/" + e.target.kernel;
   for (const auto& slot : conf->modules) {
-    std::string built = module_file(base, slot.dest_name, suffix);
+    std::string built = lazy_module_file(base, slot.dest_name, suffix);
     if (built.empty()) {
       extras += " (Built modules are missing in the kernel modules folder)";
       break;
     }
     if (installed) {
-      std::string loc = actual_dest_location(ctx, unit, slot, suffix);
-      std::string inst =
-          module_file(ctx.settings.install_tree + "/" + e.target.kernel + loc,
-                      slot.dest_name, suffix);
+      // With the plain built file (the same file as the kernel link's) and a
+      // plain file at the install location, every suffix gives the same
+      // answer; otherwise ask with the real one.
+      bool plain =
+          util::exists(base + "/" + slot.dest_name + ".ko") &&
+          util::exists(kernel_dir + slot.install_location + "/" + slot.dest_name + ".ko");
+      std::string loc = actual_dest_location(ctx, unit, slot, plain ? "" : suffix.get());
+      if (plain && loc != slot.install_location) {
+        loc = actual_dest_location(ctx, unit, slot, suffix.get());
+      }
+      std::string inst = lazy_module_file(kernel_dir + loc, slot.dest_name, suffix);
       if (inst.empty() || !util::files_equal(built, inst)) {
         extras += " (Differences between built and installed modules)";
         break;

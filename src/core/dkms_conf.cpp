@@ -1,5 +1,6 @@
 #include "core/dkms_conf.hpp"
 
+#include "core/conf_cache.hpp"
 #include "core/dkms_conf_shell.hpp"
 #include "core/exit.hpp"
 #include "core/kernel.hpp"
@@ -8,6 +9,7 @@
 #include "util/fs.hpp"
 #include "util/strings.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <regex.h>
 #include <unistd.h>
@@ -81,15 +83,8 @@ std::string main_file_for(const Context& ctx, const ConfRequest& request) {
 // The override chain after the main file (SPEC §3.1), existing files only.
 std::vector<std::string> conf_chain(const Context& ctx, const ConfRequest& request,
                                     const std::string& main_file) {
-  const std::string base = ctx.sys.etc_dkms + "/" + request.module;
-  const std::string& v = request.version;
-  const std::string& k = request.target.kernel;
-  const std::string& a = request.target.arch;
   std::vector<std::string> chain = {main_file};
-  for (const std::string& file :
-       {base + ".conf", base + "-" + v + ".conf", base + "-" + v + "-" + k + ".conf",
-        base + "-" + v + "-" + k + "-" + a + ".conf", base + "--" + k + ".conf",
-        base + "--" + k + "-" + a + ".conf"}) {
+  for (const std::string& file : conf_override_candidates(ctx, request)) {
     if (util::exists(file)) {
       chain.push_back(file);
     }
@@ -109,25 +104,8 @@ std::pair<std::string, std::string> split_directive(const std::string& directive
 
 ShellValues evaluate(Context& ctx, const ConfRequest& request,
                      const std::string& main_file) {
-  const std::string& k = request.target.kernel;
   ShellChain chain;
-  chain.variables = {
-      {"kernelver", k},
-      {"arch", request.target.arch},
-      {"kernel_source_dir", kernel_source_dir(ctx, k)},
-      {"kernel_config", kernel_config(ctx, k)},
-      {"dkms_tree", ctx.settings.dkms_tree},
-      {"source_tree", ctx.settings.source_tree},
-      {"install_tree", ctx.settings.install_tree},
-      {"tmp_location", ctx.settings.tmp_location},
-      {"module", request.module},
-      {"module_version", request.version},
-      {"parallel_jobs", ctx.settings.parallel_jobs},
-      {"verbose", ctx.settings.verbose},
-      {"force", ctx.opts.force ? "true" : ""},
-      {"running_distribution", ctx.distro},
-      {"current_kernel", ctx.current_kernel},
-  };
+  chain.variables = conf_shell_variables(ctx, request);
   chain.names = accepted_names();
   chain.unset_names_first = true;
   chain.positional = k_accepted_names_text;
@@ -464,7 +442,63 @@ bool strict_checks(const Context& ctx, const DkmsConf& conf) {
   return ok;
 }
 
+// True for a readable file whose lines are all blank (spaces, tabs) or
+// comments: bash runs nothing in it. A CR alone is a command to bash.
+bool only_comments(const std::string& path) {
+  auto text = util::read_file(path);
+  if (!text || text->find('\0') != std::string::npos) {
+    return false;
+  }
+  for (const auto& line : util::split(*text, '\n')) {
+    size_t start = line.find_first_not_of(" \t");
+    if (start != std::string::npos && line[start] != '#') {
+      return false;
+    }
+  }
+  return true;
+}
+
 } // namespace
+
+const std::vector<std::string>& conf_accepted_names() {
+  return accepted_names();
+}
+
+std::vector<std::pair<std::string, std::string>>
+conf_shell_variables(const Context& ctx, const ConfRequest& request) {
+  const std::string& k = request.target.kernel;
+  return {
+      {"kernelver", k},
+      {"arch", request.target.arch},
+      {"kernel_source_dir", kernel_source_dir(ctx, k)},
+      {"kernel_config", kernel_config(ctx, k)},
+      {"dkms_tree", ctx.settings.dkms_tree},
+      {"source_tree", ctx.settings.source_tree},
+      {"install_tree", ctx.settings.install_tree},
+      {"tmp_location", ctx.settings.tmp_location},
+      {"module", request.module},
+      {"module_version", request.version},
+      {"parallel_jobs", ctx.settings.parallel_jobs},
+      {"verbose", ctx.settings.verbose},
+      {"force", ctx.opts.force ? "true" : ""},
+      {"running_distribution", ctx.distro},
+      {"current_kernel", ctx.current_kernel},
+  };
+}
+
+std::vector<std::string> conf_override_candidates(const Context& ctx,
+                                                  const ConfRequest& request) {
+  const std::string base = ctx.sys.etc_dkms + "/" + request.module;
+  const std::string& v = request.version;
+  const std::string& k = request.target.kernel;
+  const std::string& a = request.target.arch;
+  return {base + ".conf",
+          base + "-" + v + ".conf",
+          base + "-" + v + "-" + k + ".conf",
+          base + "-" + v + "-" + k + "-" + a + ".conf",
+          base + "--" + k + ".conf",
+          base + "--" + k + "-" + a + ".conf"};
+}
 
 std::optional<DkmsConf> read_dkms_conf(Context& ctx, const ConfRequest& request,
                                        ConfCache* cache) {
@@ -571,6 +605,21 @@ std::map<std::string, std::string> read_framework(const Context& ctx,
   chain.names = names;
   chain.positional = util::join(names, " ");
   std::map<std::string, std::string> result;
+  if (std::all_of(chain.files.begin(), chain.files.end(), only_comments)) {
+    // The shipped framework.conf: sourcing it assigns nothing, so bash
+    // would hand back what it started with, ours first, else the
+    // environment's.
+    for (const auto& name : names) {
+      auto v = std::find_if(chain.variables.begin(), chain.variables.end(),
+                            [&](const auto& entry) { return entry.first == name; });
+      if (v != chain.variables.end()) {
+        result[name] = v->second;
+      } else if (const char* env = getenv(name.c_str())) {
+        result[name] = env;
+      }
+    }
+    return result;
+  }
   for (const auto& [name, values] : evaluate_chain(ctx, chain)) {
     auto e = values.find(0);
     if (e != values.end()) {

@@ -4,6 +4,14 @@
 #include "util/fs.hpp"
 #include "util/strings.hpp"
 
+#include <cctype>
+#include <cstdlib>
+#include <cstring>
+#include <dirent.h>
+#include <map>
+#include <sys/stat.h>
+#include <vector>
+
 namespace core {
 
 std::string kernel_source_dir(const Context& ctx, const std::string& kernel) {
@@ -29,41 +37,158 @@ bool kernel_headers_present(const Context& ctx, const std::string& kernel) {
 }
 
 namespace {
-// Stops at the first hit: we only need to know whether any such file exists.
-bool any_file_with_suffix(const std::string& dir, const std::string& suffix, int depth) {
-  if (depth > 16) {
-    return false;
+
+// Which compressed module suffixes exist below dir, in one walk using the
+// directory entry types (no stat per file), as upstream's
+// `find IT/K/ -name "*.ko.zst"`: any entry type matches by name, and
+// symlinked dirs (build/, source/) are not descended. Stops as soon as
+// .ko.zst is seen: it wins over the others.
+void scan_module_suffixes(const std::string& dir, int depth, bool found[3]) {
+  static const char* const suffixes[3] = {".ko.zst", ".ko.xz", ".ko.gz"};
+  if (depth > 64 || found[0]) {
+    return;
   }
-  for (const auto& name : util::list_dir(dir)) {
-    std::string path = dir + "/" + name;
-    if (util::is_symlink(path)) {
-      // find(1) without -L does not descend into symlinked dirs (build/, source/).
-      if (util::ends_with(name, suffix) && util::is_regular(path)) {
-        return true;
-      }
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) {
+    return;
+  }
+  std::vector<std::string> subdirs;
+  while (struct dirent* e = readdir(d)) {
+    const char* name = e->d_name;
+    if (std::strcmp(name, ".") == 0 || std::strcmp(name, "..") == 0) {
       continue;
     }
-    if (util::is_dir(path)) {
-      if (any_file_with_suffix(path, suffix, depth + 1)) {
-        return true;
-      }
-    } else if (util::ends_with(name, suffix)) {
-      return true;
+    for (int i = 0; i < 3; ++i) {
+      found[i] = found[i] || util::ends_with(name, suffixes[i]);
+    }
+    if (found[0]) {
+      break;
+    }
+    bool is_dir = e->d_type == DT_DIR;
+    if (e->d_type == DT_UNKNOWN) {
+      struct stat st;
+      is_dir = lstat((dir + "/" + name).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+    }
+    if (is_dir) {
+      subdirs.push_back(dir + "/" + name);
     }
   }
-  return false;
+  closedir(d);
+  for (const auto& sub : subdirs) {
+    scan_module_suffixes(sub, depth + 1, found);
+  }
 }
+
 } // namespace
 
 std::string module_compression_suffix(const Context& ctx, const std::string& kernel) {
-  std::string root = ctx.settings.install_tree + "/" + kernel;
+  // Per process: the walk covers a whole kernel's modules (thousands of
+  // files) and callers ask once per module.
+  static std::map<std::string, std::string> memo;
+  const std::string root = ctx.settings.install_tree + "/" + kernel;
+  auto hit = memo.find(root);
+  if (hit != memo.end()) {
+    return hit->second;
+  }
+  bool found[3] = {false, false, false};
+  scan_module_suffixes(root, 0, found);
   // Later checks win, as in upstream: zst over xz over gz.
-  for (const char* sfx : {".zst", ".xz", ".gz"}) {
-    if (any_file_with_suffix(root, std::string(".ko") + sfx, 0)) {
-      return sfx;
+  std::string suffix = found[0] ? ".zst" : found[1] ? ".xz" : found[2] ? ".gz" : "";
+  memo[root] = suffix;
+  return suffix;
+}
+
+namespace {
+
+bool is_os_release_value_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         std::strchr("._/:,+%@=-", c) != nullptr;
+}
+
+// Names whose assignment bash refuses or that change how it runs.
+bool is_special_shell_name(const std::string& name) {
+  return util::starts_with(name, "BASH") || name == "UID" || name == "EUID" ||
+         name == "PPID" || name == "SHELLOPTS" || name == "POSIXLY_CORRECT" ||
+         name == "GROUPS" || name == "FUNCNAME";
+}
+
+} // namespace
+
+std::optional<OsReleaseIds> parse_os_release(const std::string& text) {
+  OsReleaseIds ids;
+  for (const auto& line : util::split(text, '\n')) {
+    size_t p = line.find_first_not_of(" \t");
+    if (p == std::string::npos || line[p] == '#') {
+      continue;
+    }
+    size_t eq = line.find('=', p);
+    if (eq == std::string::npos || eq == p) {
+      return std::nullopt;
+    }
+    std::string name = line.substr(p, eq - p);
+    if (!(std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_')) {
+      return std::nullopt;
+    }
+    for (char c : name) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') {
+        return std::nullopt;
+      }
+    }
+    if (is_special_shell_name(name)) {
+      return std::nullopt;
+    }
+    std::string rest = line.substr(eq + 1);
+    size_t end = rest.find_last_not_of(" \t");
+    rest = end == std::string::npos ? std::string() : rest.substr(0, end + 1);
+    std::string value;
+    if (!rest.empty() && (rest[0] == '"' || rest[0] == '\'')) {
+      // One quoted string and nothing after it; no escapes or expansions.
+      char q = rest[0];
+      if (rest.size() < 2 || rest.back() != q) {
+        return std::nullopt;
+      }
+      value = rest.substr(1, rest.size() - 2);
+      const char* bad = q == '"' ? "\"\\$`" : "'";
+      if (value.find_first_of(bad) != std::string::npos ||
+          value.find_first_of("\r") != std::string::npos) {
+        return std::nullopt;
+      }
+    } else {
+      for (char c : rest) {
+        if (!is_os_release_value_char(c)) {
+          return std::nullopt;
+        }
+      }
+      value = rest;
+    }
+    if (name == "ID") {
+      ids.id = value;
+    } else if (name == "ID_LIKE") {
+      ids.id_like = value;
     }
   }
-  return "";
+  return ids;
+}
+
+std::string distro_from_ids(const OsReleaseIds& ids) {
+  if (ids.id && *ids.id == "ubuntu") {
+    return *ids.id;
+  }
+  if (ids.id_like) {
+    return *ids.id_like;
+  }
+  return ids.id.value_or("");
+}
+
+std::string distro_from_os_release_shell(const std::string& file) {
+  // os-release is a shell fragment; sourcing it as upstream does keeps
+  // quoting and escapes exact.
+  auto r = run_capture({"bash", "-c",
+                        ". \"$1\" >/dev/null 2>&1; if [[ \"$ID\" = ubuntu ]]; then "
+                        "echo \"$ID\"; elif [[ ${#ID_LIKE[@]} != 0 ]]; then echo "
+                        "\"${ID_LIKE[0]}\"; else echo \"$ID\"; fi",
+                        "distro", file});
+  return util::first_line(r.output);
 }
 
 bool detect_distro(const SystemPaths& sys, std::string& distro) {
@@ -71,14 +196,28 @@ bool detect_distro(const SystemPaths& sys, std::string& distro) {
     if (!util::exists(file)) {
       continue;
     }
-    // os-release is a shell fragment; sourcing it as upstream does keeps
-    // quoting and escapes exact.
-    auto r = run_capture({"bash", "-c",
-                          ". \"$1\" >/dev/null 2>&1; if [[ \"$ID\" = ubuntu ]]; then "
-                          "echo \"$ID\"; elif [[ ${#ID_LIKE[@]} != 0 ]]; then echo "
-                          "\"${ID_LIKE[0]}\"; else echo \"$ID\"; fi",
-                          "distro", file});
-    distro = util::first_line(r.output);
+    // Plain KEY=value lines (the usual case) need no shell; the shell
+    // starts from the environment's ID and ID_LIKE.
+    auto text = util::read_file(file);
+    auto ids = text ? parse_os_release(*text) : std::nullopt;
+    if (ids) {
+      OsReleaseIds merged;
+      if (const char* env = getenv("ID")) {
+        merged.id = env;
+      }
+      if (const char* env = getenv("ID_LIKE")) {
+        merged.id_like = env;
+      }
+      if (ids->id) {
+        merged.id = ids->id;
+      }
+      if (ids->id_like) {
+        merged.id_like = ids->id_like;
+      }
+      distro = distro_from_ids(merged);
+      return true;
+    }
+    distro = distro_from_os_release_shell(file);
     return true;
   }
   return false;

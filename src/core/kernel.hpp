@@ -2,6 +2,7 @@
 
 #include "core/context.hpp"
 
+#include <optional>
 #include <string>
 
 // Facts about a target kernel and the running system (SPEC §0.5, §1.5, §6.1,
@@ -20,6 +21,18 @@ std::string module_compression_suffix(const Context& ctx, const std::string& ker
 // Distribution string from os-release (SPEC §0.5); false when neither
 // os-release file exists.
 bool detect_distro(const SystemPaths& sys, std::string& distro);
+
+// ID and ID_LIKE as plain assignments set them; nullopt when the text needs
+// a shell (quotes with escapes or expansions, commands, anything unusual).
+struct OsReleaseIds {
+  std::optional<std::string> id;
+  std::optional<std::string> id_like;
+};
+std::optional<OsReleaseIds> parse_os_release(const std::string& text);
+// Upstream's choice: ubuntu's ID, else ID_LIKE if set, else ID.
+std::string distro_from_ids(const OsReleaseIds& ids);
+// The same answer from bash sourcing the file.
+std::string distro_from_os_release_shell(const std::string& file);
 bool distro_matches(const std::string& distro, const char* glob);
 
 // Lines starting "NAME=" in a kernel config, value with quotes removed.

@@ -1,0 +1,574 @@
+#include "core/conf_cache.hpp"
+
+#include "core/tree.hpp"
+#include "util/fs.hpp"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace core {
+
+namespace {
+
+constexpr const char* k_format = "dkms-conf-cache 1";
+
+bool is_name_start(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+bool is_name_char(char c) {
+  return is_name_start(c) || (c >= '0' && c <= '9');
+}
+
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+
+// Bash variables whose value changes by itself or comes from the process
+// state: never trusted, even after the file assigned them.
+bool is_dynamic_name(const std::string& name) {
+  static const std::set<std::string> names = {
+      "RANDOM", "SRANDOM", "SECONDS",      "EPOCHSECONDS", "EPOCHREALTIME", "BASHPID",
+      "LINENO", "PPID",    "BASH_COMMAND", "BASH_SOURCE",  "BASH_LINENO",   "FUNCNAME",
+      "PWD",    "OLDPWD",  "HOSTNAME",     "PIPESTATUS",   "UID",           "EUID",
+      "GROUPS", "HISTCMD", "BASH_ARGV",    "BASH_ARGC",    "BASH_SUBSHELL", "SHLVL"};
+  return names.count(name) != 0;
+}
+
+// Characters that make a value depend on more than the text: globbing in
+// upstream's unquoted echo (* ? [), tilde expansion (~), command
+// substitution (`), prompt/array expansions (@), and CR or NUL bytes.
+bool is_unsafe_char(char c) {
+  return c == '*' || c == '?' || c == '[' || c == '~' || c == '`' || c == '@' ||
+         c == '\r' || c == '\0';
+}
+
+// A conservative recogniser for "static" conf text: a sequence of simple
+// commands made only of assignment words (NAME=, NAME[digits]=, NAME+=),
+// separated by blanks, ';' or newlines, with comments. Values are quoted
+// or unquoted text plus $NAME / ${NAME...} expansions of trusted names.
+// Text inside single quotes is expanded once more by upstream's second
+// pass in the main shell, where only dkms's variables and conf names
+// exist, so names the file itself assigned are not trusted there.
+class StaticScanner {
+public:
+  StaticScanner(const std::string& text, const std::set<std::string>& known,
+                std::set<std::string>* referenced)
+      : m_text(text), m_known(known), m_referenced(referenced) {}
+
+  bool run() {
+    size_t words = 0;
+    while (m_pos < m_text.size()) {
+      char c = m_text[m_pos];
+      if (c == ' ' || c == '\t') {
+        ++m_pos;
+      } else if (c == '\n') {
+        words = 0;
+        ++m_pos;
+      } else if (c == ';') {
+        if (words == 0) {
+          return false; // ";;" or a leading ';': case syntax or an error
+        }
+        words = 0;
+        ++m_pos;
+      } else if (c == '#') {
+        while (m_pos < m_text.size() && m_text[m_pos] != '\n') {
+          ++m_pos;
+        }
+      } else {
+        if (!assignment()) {
+          return false;
+        }
+        ++words;
+      }
+    }
+    return true;
+  }
+
+private:
+  char at(size_t i) const { return i < m_text.size() ? m_text[i] : '\0'; }
+
+  bool trusted(const std::string& name, bool deferred) {
+    if (is_dynamic_name(name)) {
+      return false;
+    }
+    if (m_known.count(name) != 0) {
+      if (m_referenced != nullptr) {
+        m_referenced->insert(name);
+      }
+      return true;
+    }
+    return !deferred && m_assigned.count(name) != 0;
+  }
+
+  std::string name() {
+    size_t start = m_pos;
+    if (!is_name_start(at(m_pos))) {
+      return {};
+    }
+    while (is_name_char(at(m_pos))) {
+      ++m_pos;
+    }
+    return m_text.substr(start, m_pos - start);
+  }
+
+  bool digits_subscript() {
+    if (at(m_pos) != '[') {
+      return true;
+    }
+    size_t start = ++m_pos;
+    while (is_digit(at(m_pos))) {
+      ++m_pos;
+    }
+    if (m_pos == start || at(m_pos) != ']') {
+      return false;
+    }
+    ++m_pos;
+    return true;
+  }
+
+  // At '$'. Positional parameters are the constant names text.
+  bool dollar(bool deferred) {
+    ++m_pos;
+    char c = at(m_pos);
+    if (is_digit(c)) {
+      ++m_pos;
+      return true;
+    }
+    if (is_name_start(c)) {
+      return trusted(name(), deferred);
+    }
+    if (c != '{') {
+      return false; // $(, $[, $', $", $$, $#, $? ...
+    }
+    ++m_pos;
+    if (at(m_pos) == '#') {
+      ++m_pos;
+      if (at(m_pos) == '}') {
+        ++m_pos;
+        return true;
+      }
+    }
+    std::string n = name();
+    if (n.empty() || !trusted(n, deferred) || !digits_subscript()) {
+      return false;
+    }
+    if (at(m_pos) == '}') {
+      ++m_pos;
+      return true;
+    }
+    if (std::strchr(":-+=%#/^,", at(m_pos)) == nullptr) {
+      return false;
+    }
+    // The operand: plain text and nested expansions, no quoting.
+    while (m_pos < m_text.size() && at(m_pos) != '}') {
+      char d = at(m_pos);
+      if (d == '$') {
+        if (!dollar(deferred)) {
+          return false;
+        }
+        continue;
+      }
+      if (is_unsafe_char(d) || d == '"' || d == '\'' || d == '\\' || d == '{') {
+        return false;
+      }
+      ++m_pos;
+    }
+    if (at(m_pos) != '}') {
+      return false;
+    }
+    ++m_pos;
+    return true;
+  }
+
+  bool single_quoted() {
+    ++m_pos;
+    while (m_pos < m_text.size() && at(m_pos) != '\'') {
+      char c = at(m_pos);
+      if (c == '$') {
+        if (!dollar(true)) {
+          return false;
+        }
+        continue;
+      }
+      // The second pass reads this text inside double quotes.
+      if (is_unsafe_char(c) || c == '"' || c == '\\') {
+        return false;
+      }
+      ++m_pos;
+    }
+    if (at(m_pos) != '\'') {
+      return false;
+    }
+    ++m_pos;
+    return true;
+  }
+
+  bool double_quoted() {
+    ++m_pos;
+    while (m_pos < m_text.size() && at(m_pos) != '"') {
+      char c = at(m_pos);
+      if (c == '$') {
+        if (!dollar(false)) {
+          return false;
+        }
+        continue;
+      }
+      if (c == '\\') {
+        if (at(m_pos + 1) != '\n') {
+          return false;
+        }
+        m_pos += 2;
+        continue;
+      }
+      if (is_unsafe_char(c)) {
+        return false;
+      }
+      ++m_pos;
+    }
+    if (at(m_pos) != '"') {
+      return false;
+    }
+    ++m_pos;
+    return true;
+  }
+
+  bool value() {
+    while (m_pos < m_text.size()) {
+      char c = at(m_pos);
+      if (c == ' ' || c == '\t' || c == '\n' || c == ';') {
+        return true;
+      }
+      bool ok = true;
+      if (c == '\'') {
+        ok = single_quoted();
+      } else if (c == '"') {
+        ok = double_quoted();
+      } else if (c == '$') {
+        ok = dollar(false);
+      } else if (c == '\\' && at(m_pos + 1) == '\n') {
+        m_pos += 2;
+      } else if (c == '\\' || is_unsafe_char(c) ||
+                 std::strchr("|&<>(){}", c) != nullptr) {
+        return false;
+      } else {
+        ++m_pos;
+      }
+      if (!ok) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  bool assignment() {
+    std::string n = name();
+    if (n.empty()) {
+      return false;
+    }
+    bool subscript = at(m_pos) == '[';
+    if (!digits_subscript()) {
+      return false;
+    }
+    bool append = at(m_pos) == '+';
+    if (append) {
+      ++m_pos;
+      // Appending to a name we do not know would append to the environment.
+      if (!trusted(n, false)) {
+        return false;
+      }
+    }
+    if (at(m_pos) != '=') {
+      return false; // a command word
+    }
+    ++m_pos;
+    if (!value()) {
+      return false;
+    }
+    // Only a whole scalar assignment makes $NAME independent of the
+    // environment.
+    if (!subscript && !append) {
+      m_assigned.insert(n);
+    }
+    return true;
+  }
+
+  const std::string& m_text;
+  const std::set<std::string>& m_known;
+  std::set<std::string>* m_referenced;
+  std::set<std::string> m_assigned;
+  size_t m_pos = 0;
+};
+
+// Length-prefixed fields, so any byte may appear in a value.
+void put(std::string& out, const std::string& field) {
+  out += std::to_string(field.size());
+  out += ':';
+  out += field;
+  out += '\n';
+}
+
+class FieldReader {
+public:
+  explicit FieldReader(const std::string& data) : m_data(data) {}
+  bool next(std::string& field) {
+    size_t colon = m_data.find(':', m_pos);
+    if (colon == std::string::npos || colon == m_pos || colon - m_pos > 9) {
+      return false;
+    }
+    size_t len = 0;
+    for (size_t i = m_pos; i < colon; ++i) {
+      if (!is_digit(m_data[i])) {
+        return false;
+      }
+      len = len * 10 + static_cast<size_t>(m_data[i] - '0');
+    }
+    if (colon + 1 + len >= m_data.size() || m_data[colon + 1 + len] != '\n') {
+      return false;
+    }
+    field = m_data.substr(colon + 1, len);
+    m_pos = colon + 2 + len;
+    return true;
+  }
+  bool at_end() const { return m_pos == m_data.size(); }
+
+private:
+  const std::string& m_data;
+  size_t m_pos = 0;
+};
+
+struct FileStamp {
+  std::string text; // the key field
+  long long newest_change_ns = 0;
+};
+
+FileStamp stamp(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) {
+    return {path + " absent", 0};
+  }
+  long long mtime = st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+  long long ctime = st.st_ctim.tv_sec * 1000000000LL + st.st_ctim.tv_nsec;
+  std::string text = path + " " + std::to_string(st.st_dev) + " " +
+                     std::to_string(st.st_ino) + " " + std::to_string(st.st_size) + " " +
+                     std::to_string(st.st_mode) + " " + std::to_string(mtime) + " " +
+                     std::to_string(ctime);
+  return {text, std::max(mtime, ctime)};
+}
+
+struct Key {
+  std::vector<std::string> fields;
+  std::vector<std::string> chain; // existing files, in chain order
+  long long newest_change_ns = 0;
+};
+
+Key current_key(const Context& ctx, const ConfRequest& request) {
+  Key key;
+  key.fields = {k_format, request.module, request.version, request.target.kernel,
+                request.target.arch};
+  std::vector<std::string> files = {request.main_file};
+  for (const auto& f : conf_override_candidates(ctx, request)) {
+    files.push_back(f);
+  }
+  for (const auto& f : files) {
+    FileStamp s = stamp(f);
+    key.fields.push_back(s.text);
+    key.newest_change_ns = std::max(key.newest_change_ns, s.newest_change_ns);
+    if (s.newest_change_ns != 0) {
+      key.chain.push_back(f);
+    }
+  }
+  // The evaluator's shell and what changes how it starts or parses.
+  key.fields.push_back(stamp("/bin/bash").text);
+  for (const char* name :
+       {"BASH_ENV", "ENV", "SHELLOPTS", "BASHOPTS", "POSIXLY_CORRECT"}) {
+    const char* v = getenv(name);
+    key.fields.push_back(v == nullptr ? std::string(name) + " unset"
+                                      : std::string(name) + "=" + v);
+  }
+  return key;
+}
+
+std::string value_of(const std::vector<std::pair<std::string, std::string>>& vars,
+                     const std::string& name, bool& found) {
+  for (const auto& [n, v] : vars) {
+    if (n == name) {
+      found = true;
+      return v;
+    }
+  }
+  found = false;
+  return {};
+}
+
+std::optional<StatusConf>
+load(const Context& ctx, const std::string& path, const Key& key,
+     const std::vector<std::pair<std::string, std::string>>& vars) {
+  auto data = util::read_file(path);
+  if (!data) {
+    return std::nullopt;
+  }
+  FieldReader in(*data);
+  std::string field;
+  for (const auto& expected : key.fields) {
+    if (!in.next(field) || field != expected) {
+      return std::nullopt;
+    }
+  }
+  std::string count;
+  if (!in.next(count) || count.empty() || count.size() > 3) {
+    return std::nullopt;
+  }
+  for (int i = std::atoi(count.c_str()); i > 0; --i) {
+    std::string name, stored;
+    bool found = false;
+    if (!in.next(name) || !in.next(stored) || value_of(vars, name, found) != stored ||
+        !found) {
+      return std::nullopt;
+    }
+  }
+  if (!in.next(count) || count.empty() || count.size() > 4) {
+    return std::nullopt;
+  }
+  StatusConf conf;
+  for (int i = std::atoi(count.c_str()); i > 0; --i) {
+    ModuleSlot slot;
+    std::string strip;
+    if (!in.next(slot.built_name) || !in.next(slot.built_location) ||
+        !in.next(slot.dest_name) || !in.next(slot.dest_location) || !in.next(strip)) {
+      return std::nullopt;
+    }
+    slot.strip = strip == "yes";
+    slot.install_location = effective_location(ctx, slot.dest_location);
+    conf.modules.push_back(std::move(slot));
+  }
+  if (!in.at_end()) {
+    return std::nullopt;
+  }
+  return conf;
+}
+
+// temp + rename, without fsync: a lost or torn record is only a miss.
+void store(const std::string& path, const Key& key,
+           const std::vector<std::pair<std::string, std::string>>& keyed_vars,
+           const std::vector<ModuleSlot>& modules) {
+  std::string data;
+  for (const auto& f : key.fields) {
+    put(data, f);
+  }
+  put(data, std::to_string(keyed_vars.size()));
+  for (const auto& [name, value] : keyed_vars) {
+    put(data, name);
+    put(data, value);
+  }
+  put(data, std::to_string(modules.size()));
+  for (const auto& s : modules) {
+    put(data, s.built_name);
+    put(data, s.built_location);
+    put(data, s.dest_name);
+    put(data, s.dest_location);
+    put(data, s.strip ? "yes" : "no");
+  }
+  std::string tmp = path + ".tmp.XXXXXX";
+  int fd = mkstemp(tmp.data());
+  if (fd < 0) {
+    return;
+  }
+  bool ok = fchmod(fd, 0644) == 0 &&
+            write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size());
+  ok = close(fd) == 0 && ok;
+  if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
+    unlink(tmp.c_str());
+  }
+}
+
+long long now_ns() {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+std::optional<StatusConf> evaluate_plain(Context& ctx, const ConfRequest& request) {
+  auto conf = read_dkms_conf(ctx, request);
+  if (!conf) {
+    return std::nullopt;
+  }
+  return StatusConf{std::move(conf->modules)};
+}
+
+} // namespace
+
+bool is_static_conf(const std::string& text, const std::set<std::string>& known,
+                    std::set<std::string>* referenced) {
+  return StaticScanner(text, known, referenced).run();
+}
+
+std::string conf_cache_path(const Context& ctx, const ConfRequest& request) {
+  return version_dir(ctx, request.module, request.version) + "/.conf-cache-" +
+         request.target.kernel + "-" + request.target.arch;
+}
+
+std::optional<StatusConf> read_status_conf(Context& ctx, const ConfRequest& request) {
+  // Anything that prints, or cannot be replayed, goes the plain way.
+  if (!ctx.opts.directives.empty() || ctx.out.capturing() || ctx.out.quiet() ||
+      request.main_file.empty() || request.strictness != Strictness::lenient ||
+      access(request.main_file.c_str(), R_OK) != 0) {
+    return evaluate_plain(ctx, request);
+  }
+  const std::string path = conf_cache_path(ctx, request);
+  const Key key = current_key(ctx, request);
+  const auto vars = conf_shell_variables(ctx, request);
+  if (auto cached = load(ctx, path, key, vars)) {
+    return cached;
+  }
+
+  // A miss: decide whether the result may be kept, then evaluate.
+  std::set<std::string> known;
+  for (const auto& [name, value] : vars) {
+    known.insert(name);
+  }
+  for (const auto& name : conf_accepted_names()) {
+    known.insert(name);
+  }
+  std::set<std::string> referenced;
+  bool storable = key.newest_change_ns < now_ns() - 1000000000LL;
+  for (const auto& file : key.chain) {
+    auto text = util::read_file(file);
+    storable = storable && text && is_static_conf(*text, known, &referenced);
+  }
+  std::vector<std::pair<std::string, std::string>> keyed_vars;
+  for (const auto& [name, value] : vars) {
+    if (referenced.count(name) != 0) {
+      keyed_vars.emplace_back(name, value);
+      // The second pass would expand these characters again.
+      storable = storable && value.find_first_of("$`\\\"") == std::string::npos;
+    }
+  }
+  if (!storable) {
+    return evaluate_plain(ctx, request);
+  }
+  ctx.out.begin_capture();
+  std::optional<DkmsConf> conf;
+  try {
+    conf = read_dkms_conf(ctx, request);
+  } catch (...) {
+    ctx.out.replay(ctx.out.end_capture());
+    throw;
+  }
+  auto chunks = ctx.out.end_capture();
+  ctx.out.replay(chunks);
+  if (!conf) {
+    return std::nullopt;
+  }
+  if (chunks.empty()) {
+    store(path, key, keyed_vars, conf->modules);
+  }
+  return StatusConf{std::move(conf->modules)};
+}
+
+} // namespace core

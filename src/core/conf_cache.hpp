@@ -1,0 +1,63 @@
+#pragma once
+
+#include "core/context.hpp"
+#include "core/dkms_conf.hpp"
+
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+// A persistent record of dkms.conf evaluations for read-only paths such as
+// status, so they need no bash child per entry. The record lives in the
+// tree as DT/m/v/.conf-cache-<K>-<A>: upstream never enumerates dot files
+// there (kernels are DT/m/v/+([0-9]).*, mktarball copies DT/m/v/K/A only)
+// and `remove` deletes it with the version dir.
+//
+// Trust rule: a result is stored only when
+//   - no --directive was given, output is neither captured nor quiet;
+//   - the evaluation succeeded and printed nothing (so replaying it from the
+//     cache prints exactly what bash would: nothing);
+//   - every file of the chain is "static" (is_static_conf): assignments of
+//     text whose only expansions are $NAME / ${NAME...} of variables dkms
+//     defines, conf names, or names the same file assigned before;
+//   - no file of the chain changed in the last second (a later edit within
+//     the same timestamp tick could otherwise keep an identical stat key).
+// It is used only while its key still matches: the main conf and every
+// /etc/dkms override candidate (path plus dev, inode, size, mtime, ctime,
+// or "absent"), /bin/bash itself, the shell-affecting environment
+// (BASH_ENV, ENV, SHELLOPTS, BASHOPTS, POSIXLY_CORRECT), the module,
+// version, kernel and arch, and the values of the dkms variables the conf
+// text references. The distro-dependent install location is not stored; it
+// is recomputed on every read.
+namespace core {
+
+// Defined in dkms_conf.cpp, next to the evaluator they describe.
+const std::vector<std::string>& conf_accepted_names();
+// The shell variables a conf sees (name, value), in definition order.
+std::vector<std::pair<std::string, std::string>>
+conf_shell_variables(const Context& ctx, const ConfRequest& request);
+// The six /etc/dkms override candidates, present or not, in chain order.
+std::vector<std::string> conf_override_candidates(const Context& ctx,
+                                                  const ConfRequest& request);
+
+// What status needs of an evaluated conf: its module records.
+struct StatusConf {
+  std::vector<ModuleSlot> modules;
+};
+
+// read_dkms_conf (lenient, request.main_file set) through the cache: same
+// messages, same result for status purposes. nullopt for an invalid conf;
+// a missing main file throws Exit as read_dkms_conf does.
+std::optional<StatusConf> read_status_conf(Context& ctx, const ConfRequest& request);
+
+// Where the record of one (m, v, K, A) lives.
+std::string conf_cache_path(const Context& ctx, const ConfRequest& request);
+
+// True if text is a conf the cache may trust (see the rule above). Adds the
+// names of `known` variables the text references to *referenced.
+bool is_static_conf(const std::string& text, const std::set<std::string>& known,
+                    std::set<std::string>* referenced);
+
+} // namespace core
