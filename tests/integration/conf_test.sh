@@ -58,7 +58,7 @@ expect_out 0 "$(lines "$ZERO_WARN" "$(prologue "$KO")" "" \
     "Building module(s)... done.")" \
     dkms_t build -k "$KO" dkms_zero_test/1.0
 assert_file "$T/dkms/dkms_zero_test/1.0/$KO/$A/module"
-assert_eq "" "$(ls "$T/dkms/dkms_zero_test/1.0/$KO/$A/module" | grep '\.ko')" "no module files"
+assert_eq "" "$(find "$T/dkms/dkms_zero_test/1.0/$KO/$A/module" -name '*.ko*')" "no module files"
 expect_out 0 "$(lines "$ZERO_WARN" "Running depmod... done.")" \
     dkms_t install -k "$KO" dkms_zero_test/1.0
 assert_eq "1.0/$KO/$A" "$(readlink "$T/dkms/dkms_zero_test/kernel-$KO-$A")" "zero-module package is installed"

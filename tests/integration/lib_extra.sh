@@ -30,6 +30,7 @@ expected_sign_file() {
 # prologue K: the lines of the "prepare kernel and signing" step (SPEC
 # §6.1, §6.3) for kernel K when the key pair already exists, ending with
 # its empty line. Use it inside lines(): "$(prologue K)" "" ...
+# shellcheck disable=SC2154 # mok_* are exported by make_tree (lib.sh)
 prologue() {
     lines "Sign command: $(expected_sign_file "$1")" \
         "Signing key: $mok_signing_key" \
