@@ -331,7 +331,7 @@ void do_build(core::Context& ctx, Unit& unit) {
         core::sign_module(ctx, unit.signing, built);
       }
       bool compressed =
-          comp != core::Compression::none && core::compress_file(built, comp, comp_opts);
+          comp != core::Compression::none && core::compress_file(built, comp, comp_opts, ctx.out);
       std::string from = compressed ? built + suffix : built;
       std::string to =
           *staging + "/module/" + slot.dest_name + (compressed ? ".ko" + suffix : ".ko");

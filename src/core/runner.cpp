@@ -31,6 +31,37 @@ std::string shell_var_prefix(const ShellVars& vars) {
 namespace {
 
 // echo -e: interpret backslash escapes the way bash's builtin echo does.
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  return -1;
+}
+
+void append_utf8(std::string& out, unsigned long cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xc0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3f));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xe0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+    out += static_cast<char>(0x80 | (cp & 0x3f));
+  } else {
+    out += static_cast<char>(0xf0 | ((cp >> 18) & 0x07));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+    out += static_cast<char>(0x80 | (cp & 0x3f));
+  }
+}
+
 std::string echo_e(const std::string& text) {
   std::string out;
   for (size_t i = 0; i < text.size(); ++i) {
@@ -71,6 +102,37 @@ std::string echo_e(const std::string& text) {
       break;
     case 'c':
       return out;
+    case '0': {
+      // \0nnn: up to three octal digits
+      int value = 0;
+      for (int k = 0;
+           k < 3 && i + 1 < text.size() && text[i + 1] >= '0' && text[i + 1] <= '7';
+           ++k) {
+        value = value * 8 + (text[++i] - '0');
+      }
+      out += static_cast<char>(value);
+      break;
+    }
+    case 'x':
+    case 'u':
+    case 'U': {
+      size_t max_digits = n == 'x' ? 2 : n == 'u' ? 4 : 8;
+      unsigned long value = 0;
+      size_t digits = 0;
+      while (digits < max_digits && i + 1 < text.size() && hex_value(text[i + 1]) >= 0) {
+        value = value * 16 + static_cast<unsigned long>(hex_value(text[++i]));
+        ++digits;
+      }
+      if (digits == 0) {
+        out += '\\';
+        out += n;
+      } else if (n == 'x') {
+        out += static_cast<char>(value);
+      } else {
+        append_utf8(out, value);
+      }
+      break;
+    }
     default:
       out += '\\';
       out += n;

@@ -186,23 +186,35 @@ ProcessResult run_process(const ProcessSpec& spec) {
   int pidfd = pidfd_open_compat(pid);
   auto interval = static_cast<int>(spec.tick_interval.count());
   auto next_tick = std::chrono::steady_clock::now() + spec.tick_interval;
-  bool exited = false;
+  bool reaped = false;
   int wstatus = 0;
-  while (!exited) {
+  auto try_reap = [&] {
+    if (!reaped && waitpid(pid, &wstatus, WNOHANG) == pid) {
+      reaped = true;
+      g_child_pid = 0;
+      if (pidfd >= 0) {
+        close(pidfd);
+        pidfd = -1;
+      }
+    }
+  };
+  // Runs until the child is reaped and its output pipe (if any) is closed;
+  // a grandchild holding the pipe keeps us reading, without spinning.
+  while (!reaped || out_pipe[0] >= 0) {
     struct pollfd fds[2];
     int nfds = 0;
     if (out_pipe[0] >= 0) {
       fds[nfds++] = {out_pipe[0], POLLIN, 0};
     }
-    if (pidfd >= 0) {
+    if (!reaped && pidfd >= 0) {
       fds[nfds++] = {pidfd, POLLIN, 0};
     }
     int timeout = -1;
-    if (spec.on_tick) {
+    if (spec.on_tick && !reaped) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           next_tick - std::chrono::steady_clock::now());
       timeout = static_cast<int>(std::max<long>(0, left.count()));
-    } else if (pidfd < 0) {
+    } else if (!reaped && pidfd < 0) {
       timeout = 20; // no pidfd: fall back to polling the child
     }
     if (nfds == 0 && timeout < 0) {
@@ -210,7 +222,7 @@ ProcessResult run_process(const ProcessSpec& spec) {
       do {
         w = waitpid(pid, &wstatus, 0);
       } while (w < 0 && errno == EINTR);
-      exited = true;
+      reaped = true;
       break;
     }
     int n = poll(fds, static_cast<nfds_t>(nfds), timeout);
@@ -218,27 +230,25 @@ ProcessResult run_process(const ProcessSpec& spec) {
       break;
     }
     for (int i = 0; i < nfds && n > 0; ++i) {
-      if (fds[i].fd == out_pipe[0] && (fds[i].revents & (POLLIN | POLLHUP))) {
+      if (fds[i].fd == out_pipe[0] && (fds[i].revents & (POLLIN | POLLHUP | POLLERR))) {
         char buf[8192];
         ssize_t r = read(out_pipe[0], buf, sizeof buf);
         if (r > 0) {
           result.output.append(buf, static_cast<size_t>(r));
-        } else if (r == 0) {
+        } else if (r == 0 || (r < 0 && errno != EINTR)) {
           close(out_pipe[0]);
           out_pipe[0] = -1;
         }
       }
     }
-    if (spec.on_tick && std::chrono::steady_clock::now() >= next_tick) {
+    if (spec.on_tick && !reaped && std::chrono::steady_clock::now() >= next_tick) {
       spec.on_tick();
       next_tick += std::chrono::milliseconds(interval);
     }
-    // Reap only once the output pipe is drained, so nothing is lost.
-    if (out_pipe[0] < 0 || pidfd < 0) {
-      pid_t w = waitpid(pid, &wstatus, WNOHANG);
-      if (w == pid) {
-        exited = true;
-      }
+    try_reap();
+  }
+  if (!reaped) {
+    while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
     }
   }
   if (out_pipe[0] >= 0) {

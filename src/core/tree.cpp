@@ -80,8 +80,22 @@ bool link_points_here(const Context& ctx, const std::string& m, const std::strin
   if (!util::is_symlink(link)) {
     return false;
   }
+  // readlink -f, as upstream: the last component may be missing.
   auto resolved = util::real_path(link);
-  return resolved && *resolved == base_dir(ctx, m, v, ka);
+  if (!resolved) {
+    auto target = util::read_link(link);
+    if (!target || target->empty()) {
+      return false;
+    }
+    std::string full =
+        (*target)[0] == '/' ? *target : util::dirname(link) + "/" + *target;
+    auto parent = util::real_path(util::dirname(full));
+    if (!parent || util::lexists(full)) {
+      return false;
+    }
+    resolved = *parent + "/" + util::basename(full);
+  }
+  return *resolved == base_dir(ctx, m, v, ka);
 }
 
 bool is_installed(const Context& ctx, const std::string& m, const std::string& v,

@@ -152,8 +152,6 @@ TEST_F(RunnerTest, DescriptionAndCommandTextAreEchoEd) {
 }
 
 TEST_F(RunnerTest, EchoEAlsoKnowsOctalAndHexEscapes) {
-  GTEST_SKIP() << "BUG: echo_e in src/core/runner.cpp lacks bash's \\0nnn, \\xHH and "
-                  "\\uHHHH escapes";
   // bash: echo -e 'A\x41\0102C' prints "AABC"; \u00e9 is UTF-8 e-acute.
   EXPECT_EQ(run(make("true", "A\\x41\\0102C \\u00e9")), 0);
   EXPECT_EQ(cap.out, "AABC \xc3\xa9... done.\n");
