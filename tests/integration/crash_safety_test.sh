@@ -164,6 +164,11 @@ echo "setup done after $((SECONDS - START)) s"
 # ---------------------------------------------------------------------------
 # install, crashed at each point, then install again / uninstall / remove.
 # dkms_hello_test (nothing to archive) skips the uninstall variant.
+# BUG-REPORTED: after install.after_copy, install again exits 6 ("already
+# installed at version ..., Installation aborted": its own copy is taken
+# for a foreign module); uninstall/remove leave that copy in updates/dkms
+# and do not put the archived dummy.ko back; after install.after_origin,
+# uninstall/remove leave the .origin record behind.
 for m in "$R" "$H"; do
     points="install.after_copy install.after_link"
     nexts="install remove"
@@ -183,6 +188,9 @@ done
 
 # uninstall (restoring the original for dkms_replace_test), then uninstall
 # again / install / remove.
+# BUG-REPORTED: after uninstall.before_restore/before_unlink, install says
+# the pair is already installed and skips, while its module file is gone
+# (status: "Differences between built and installed modules").
 for m in "$R" "$H"; do
     nexts="uninstall install"
     [[ $m == "$R" ]] && nexts="uninstall install remove"
@@ -238,13 +246,13 @@ kill_randomly() {
     return 1
 }
 
-# killed_step M STATE ARGS...: kill dkms ARGS at random up to three times in
+# killed_step M STATE ARGS...: kill dkms ARGS at random up to five times in
 # a row (a crash during the recovery from a crash), checking after each;
 # then run it to completion and check strictly; M ends in STATE.
 killed_step() {
     local m=$1 state=$2 what i
     shift 2
-    for ((i = 0; i < 3; i++)); do
+    for ((i = 0; i < 5; i++)); do
         what="after SIGKILL of '$*' (cycle $cycle, kill $i)"
         kill_randomly "$@" || break
         check_tree "$what" --allow-pending || return 1

@@ -108,6 +108,8 @@ interrupted_build() {
 }
 
 # A package manager or `timeout` stopping dkms: the signal reaches dkms only.
+# BUG-REPORTED: dkms forwards SIGTERM to its direct child, the `bash -c`
+# running MAKE, which dies and leaves make and its jobs running.
 interrupted_build TERM 143
 # Ctrl-C on a terminal: the whole foreground process group gets SIGINT.
 interrupted_build INT 130 group
