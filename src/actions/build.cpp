@@ -330,8 +330,8 @@ void do_build(core::Context& ctx, Unit& unit) {
       if (unit.signing.enabled) {
         core::sign_module(ctx, unit.signing, built);
       }
-      bool compressed =
-          comp != core::Compression::none && core::compress_file(built, comp, comp_opts, ctx.out);
+      bool compressed = comp != core::Compression::none &&
+                        core::compress_file(built, comp, comp_opts, ctx.out);
       std::string from = compressed ? built + suffix : built;
       std::string to =
           *staging + "/module/" + slot.dest_name + (compressed ? ".ko" + suffix : ".ko");

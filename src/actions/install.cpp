@@ -1,6 +1,7 @@
 // dkms install (SPEC §2.3, §7.1-§7.5): copy built modules into the kernel's
 // module tree, archiving any module they displace, then run depmod.
 #include "actions/actions.hpp"
+#include "actions/journal.hpp"
 #include "actions/module_files.hpp"
 #include "core/crash.hpp"
 #include "core/depmod.hpp"
@@ -145,16 +146,8 @@ void archive_original(core::Context& ctx, const Unit& unit, const core::ModuleSl
   };
   // Upstream's search result is word-split into candidates: every hit.
   candidates.insert(candidates.end(), hits.begin(), hits.end());
-  std::string ours =
-      module_file(core::base_dir(ctx, unit.module, unit.version, ka) + "/module",
-                  slot.dest_name, suffix);
   for (const auto& original : candidates) {
     if (original.empty() || !util::is_regular(original)) {
-      continue;
-    }
-    // Our own copy left by an install that was interrupted before it
-    // linked kernel-K-A is not an original: never archive it.
-    if (!ours.empty() && util::files_equal(original, ours)) {
       continue;
     }
     ctx.out.line("Found pre-existing " + original + ", archiving for uninstallation");
@@ -262,6 +255,13 @@ void do_install(core::Context& ctx, Unit& unit) {
         {"pre_install failed, aborting install.",
          "You may override by specifying --force."});
   }
+  std::vector<std::string> planned;
+  for (const auto& slot : conf.modules) {
+    planned.push_back(
+        lib_tree + slot.install_location + "/" +
+        util::basename(module_file(base + "/module", slot.dest_name, suffix)));
+  }
+  begin_journal(ctx, unit, JournalKind::install, planned);
   bool any_installed = false;
   for (const auto& slot : conf.modules) {
     if (!check_version_sanity(ctx, unit, conf, slot.dest_name, suffix)) {
@@ -278,6 +278,7 @@ void do_install(core::Context& ctx, Unit& unit) {
     any_installed = true;
   }
   if (!conf.modules.empty() && !any_installed) {
+    end_journal(ctx, unit, JournalKind::install);
     die(ctx.out, 6, {"Installation aborted."});
   }
   // Point kernel-K-A at this version through a rename, so the link is
@@ -289,6 +290,7 @@ void do_install(core::Context& ctx, Unit& unit) {
       rename(tmp_link.c_str(), link.c_str()) != 0) {
     die(ctx.out, 6, {"Could not create " + link});
   }
+  end_journal(ctx, unit, JournalKind::install);
   core::crash_point("install.after_link");
   if (!conf.no_weak_modules && !ctx.weak_modules_add.empty()) {
     ctx.out.line("Adding linked weak modules...");

@@ -1,5 +1,7 @@
 #include "actions/parallel.hpp"
 
+#include "core/signals.hpp"
+
 #include <cerrno>
 #include <fcntl.h>
 #include <poll.h>
@@ -41,6 +43,7 @@ void run_jobs_in_order(core::Output& out, const std::vector<std::function<int()>
     pid_t pid = fork();
     if (pid == 0) {
       close(fds[0]);
+      core::forget_forked_units();
       out.set_record_fd(fds[1]);
       int status = jobs[i]();
       _exit(status & 0xff);
@@ -52,6 +55,7 @@ void run_jobs_in_order(core::Output& out, const std::vector<std::function<int()>
       finished[i] = true;
       return;
     }
+    core::track_forked_unit(pid);
     running.push_back({i, pid, fds[0], {}});
   };
 
@@ -89,6 +93,7 @@ void run_jobs_in_order(core::Output& out, const std::vector<std::function<int()>
         int wstatus = 0;
         while (waitpid(r.pid, &wstatus, 0) < 0 && errno == EINTR) {
         }
+        core::untrack_forked_unit(r.pid);
         results[r.index].status =
             WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
         finished[r.index] = true;

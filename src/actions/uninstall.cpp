@@ -1,6 +1,7 @@
 // dkms uninstall (SPEC §2.4, §7.6): remove installed module files of a
 // pair from a kernel, put back the modules they displaced, run depmod.
 #include "actions/actions.hpp"
+#include "actions/journal.hpp"
 #include "actions/module_files.hpp"
 #include "core/crash.hpp"
 #include "core/depmod.hpp"
@@ -128,6 +129,18 @@ void do_uninstall(core::Context& ctx, Unit& unit) {
                         core::distro_matches(ctx.distro, "ubuntu*") ||
                         core::distro_matches(ctx.distro, "arch*") ||
                         core::distro_matches(ctx.distro, "gentoo*"));
+    std::vector<std::string> doomed;
+    for (const auto& slot : conf.modules) {
+      std::string loc = actual_dest_location(ctx, unit, slot, suffix);
+      if (!loc.empty()) {
+        for (const auto& name : util::list_dir(lib_tree + loc)) {
+          if (util::starts_with(name, slot.dest_name + ".ko")) {
+            doomed.push_back(lib_tree + loc + "/" + name);
+          }
+        }
+      }
+    }
+    begin_journal(ctx, unit, JournalKind::uninstall, doomed);
     for (const auto& slot : conf.modules) {
       std::string loc = actual_dest_location(ctx, unit, slot, suffix);
       if (!loc.empty()) {
@@ -159,6 +172,7 @@ void do_uninstall(core::Context& ctx, Unit& unit) {
     }
     core::crash_point("uninstall.before_unlink");
     util::remove_file(core::kernel_link(ctx, m, ka));
+    end_journal(ctx, unit, JournalKind::uninstall);
   } else {
     ctx.out.line("This module version was INACTIVE for this kernel.");
   }

@@ -3,6 +3,7 @@
 #include "cli/main.hpp"
 
 #include "actions/actions.hpp"
+#include "actions/journal.hpp"
 #include "cli/options.hpp"
 #include "core/dkms_conf.hpp"
 #include "core/exit.hpp"
@@ -235,6 +236,9 @@ int run(core::Context& ctx, const std::vector<std::string>& args) {
                               ? core::LockMode::shared
                               : core::LockMode::exclusive;
     core::TreeLock lock(ctx, mode);
+    if (mode == core::LockMode::exclusive && lock.held()) {
+      actions::recover_interrupted_changes(ctx);
+    }
     int rc = entry.handler(ctx);
     if (rc == 0 && entry.post_transaction && !ctx.settings.post_transaction.empty()) {
       run_post_transaction(ctx);

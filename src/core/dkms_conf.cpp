@@ -210,10 +210,11 @@ bool build_slots(const Context& ctx, ShellValues& values, DkmsConf& conf) {
     for (const auto& [directive, value] :
          {std::pair<const char*, const std::string&>{"BUILT_MODULE_NAME", built_name[i]},
           {"DEST_MODULE_NAME", dest_name[i]}}) {
-      if (value.find_first_of("/\n") != std::string::npos || value == "." ||
+      if (value.find_first_of("/ \t\n") != std::string::npos || value == "." ||
           value == "..") {
         out.err_line(prefix + "Directive '" + directive +
-                     "' must be a plain file name (no '/' or newline) in" + record);
+                     "' must be a plain file name (no '/', blank or newline) in" +
+                     record);
         ok = false;
       }
     }
@@ -221,9 +222,11 @@ bool build_slots(const Context& ctx, ShellValues& values, DkmsConf& conf) {
          {std::pair<const char*, const std::string&>{"BUILT_MODULE_LOCATION",
                                                      built_location[i]},
           {"DEST_MODULE_LOCATION", raw_location}}) {
-      if (has_parent_component(value) || value.find('\n') != std::string::npos) {
+      if (has_parent_component(value) ||
+          value.find_first_of(" \t\n") != std::string::npos) {
         out.err_line(prefix + "Directive '" + directive +
-                     "' must not contain '..' components or newlines in" + record);
+                     "' must not contain '..' components, blanks or newlines in" +
+                     record);
         ok = false;
       }
     }

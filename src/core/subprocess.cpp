@@ -127,7 +127,11 @@ ProcessResult run_process(const ProcessSpec& spec) {
   sigemptyset(&none);
   posix_spawnattr_setsigdefault(&attr, &defaults);
   posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  // Each child leads its own process group, so a signal we pass on
+  // reaches make's whole job tree, not just the bash wrapper.
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK |
+                                      POSIX_SPAWN_SETPGROUP);
 
   std::vector<std::string> env = build_env(spec);
   std::vector<char*> envp;

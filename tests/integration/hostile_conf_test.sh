@@ -59,10 +59,10 @@ refused_add() {
 }
 
 name_error() { # DIRECTIVE
-    printf '%s' "dkms.conf: Error! Directive '$1' must be a plain file name (no '/' or newline) in record #0."
+    printf '%s' "dkms.conf: Error! Directive '$1' must be a plain file name (no '/', blank or newline) in record #0."
 }
 location_error() { # DIRECTIVE
-    printf '%s' "dkms.conf: Error! Directive '$1' must not contain '..' components or newlines in record #0."
+    printf '%s' "dkms.conf: Error! Directive '$1' must not contain '..' components, blanks or newlines in record #0."
 }
 
 # --- values that try to escape
@@ -106,8 +106,8 @@ conf_pkg "$P/built_nl" dkms_built_nl_test 'BUILT_MODULE_NAME[0]="dkms_esc_test' 
     '../../x"' 'DEST_MODULE_LOCATION[0]="/updates/dkms"'
 refused_add "$P/built_nl" "$(bad_conf_block "$P/built_nl/dkms.conf" \
     "$(name_error BUILT_MODULE_NAME)" "$(name_error DEST_MODULE_NAME)")"
-# BUG-REPORTED: a newline in DEST_MODULE_NAME or DEST_MODULE_LOCATION is not
-# refused: add exits 0 and adds the pair.
+# Upstream's evaluation turns a newline inside a value into a blank; blanks
+# are refused as well.
 conf_pkg "$P/dest_nl" dkms_dest_nl_test 'BUILT_MODULE_NAME[0]="dkms_esc_test"' \
     'DEST_MODULE_NAME[0]="a' 'b"' 'DEST_MODULE_LOCATION[0]="/updates/dkms"'
 refused_add "$P/dest_nl" "$(bad_conf_block "$P/dest_nl/dkms.conf" \

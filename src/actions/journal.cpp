@@ -1,0 +1,140 @@
+#include "actions/journal.hpp"
+
+#include "core/tree.hpp"
+#include "util/fs.hpp"
+#include "util/strings.hpp"
+
+#include <functional>
+#include <unistd.h>
+
+namespace actions {
+
+namespace {
+
+const char* prefix_of(JournalKind kind) {
+  return kind == JournalKind::install ? ".install-pending-" : ".uninstall-pending-";
+}
+
+std::string journal_path(const core::Context& ctx, const std::string& m, JournalKind kind,
+                         const core::KernelArch& ka) {
+  return core::module_dir(ctx, m) + "/" + prefix_of(kind) + ka.kernel + "-" + ka.arch;
+}
+
+// Puts back every archived original recorded by an .origin file, and drops
+// records whose module never left its place.
+void restore_all_originals(core::Context& ctx, const std::string& m,
+                           const core::KernelArch& ka) {
+  std::string backup = core::original_module_dir(ctx, m, ka);
+  for (const auto& origin : util::find_files_with_suffix(backup, ".origin")) {
+    std::string archived = origin.substr(0, origin.size() - 7);
+    auto text = util::read_file(origin);
+    std::string original = text ? util::first_line(*text) : std::string();
+    std::string lib_tree = ctx.settings.install_tree + "/" + ka.kernel + "/";
+    if (util::is_regular(archived) && util::starts_with(original, lib_tree) &&
+        !util::lexists(original)) {
+      util::mkdir_p(util::dirname(original));
+      if (rename(archived.c_str(), original.c_str()) != 0 &&
+          util::copy_file(archived, original)) {
+        util::remove_file(archived);
+      }
+    }
+    if (!util::lexists(archived)) {
+      util::remove_file(origin);
+    }
+  }
+  std::function<void(const std::string&)> prune = [&](const std::string& dir) {
+    for (const auto& name : util::list_dir(dir)) {
+      if (util::is_dir(dir + "/" + name) && !util::is_symlink(dir + "/" + name)) {
+        prune(dir + "/" + name);
+      }
+    }
+    util::remove_empty_dir(dir);
+  };
+  prune(core::module_dir(ctx, m) + "/original_module");
+}
+
+void remove_if_ours(const std::string& path, const std::string& base_module_dir) {
+  if (!util::lexists(path)) {
+    return;
+  }
+  std::string ours = base_module_dir + "/" + util::basename(path);
+  if (util::is_symlink(path) || util::files_equal(path, ours)) {
+    util::remove_file(path);
+  }
+}
+
+void resolve(core::Context& ctx, const std::string& m, JournalKind kind,
+             const std::string& path) {
+  auto text = util::read_file(path);
+  auto lines = util::split(text ? *text : std::string(), '\n');
+  if (lines.size() < 3 || lines[1].empty() || lines[2].empty()) {
+    util::remove_file(path); // cut short before it said anything
+    return;
+  }
+  std::string v = lines[0];
+  core::KernelArch ka{lines[1], lines[2]};
+  lines.erase(lines.begin() + 1, lines.begin() + 3);
+  std::string base_module_dir = core::base_dir(ctx, m, v, ka) + "/module";
+  bool linked = !v.empty() && core::link_points_here(ctx, m, v, ka);
+  std::string who = m + "/" + v + " for kernel " + ka.kernel + " (" + ka.arch + ")";
+  if (kind == JournalKind::install) {
+    if (!linked) {
+      for (size_t i = 1; i < lines.size(); ++i) {
+        if (!lines[i].empty()) {
+          remove_if_ours(lines[i], base_module_dir);
+        }
+      }
+      restore_all_originals(ctx, m, ka);
+      ctx.out.err_line("dkms: rolled back the interrupted install of " + who + ".");
+    }
+  } else {
+    for (size_t i = 1; i < lines.size(); ++i) {
+      if (!lines[i].empty()) {
+        remove_if_ours(lines[i], base_module_dir);
+      }
+    }
+    restore_all_originals(ctx, m, ka);
+    if (linked) {
+      util::remove_file(core::kernel_link(ctx, m, ka));
+    }
+    util::remove_all(core::original_module_dir(ctx, m, ka));
+    ctx.out.err_line("dkms: completed the interrupted uninstall of " + who + ".");
+  }
+  util::remove_file(path);
+}
+
+} // namespace
+
+void begin_journal(core::Context& ctx, const Unit& unit, JournalKind kind,
+                   const std::vector<std::string>& files) {
+  std::string text =
+      unit.version + "\n" + unit.target.kernel + "\n" + unit.target.arch + "\n";
+  for (const auto& f : files) {
+    text += f + "\n";
+  }
+  util::write_file_atomic(journal_path(ctx, unit.module, kind, unit.target), text);
+}
+
+void end_journal(core::Context& ctx, const Unit& unit, JournalKind kind) {
+  util::remove_file(journal_path(ctx, unit.module, kind, unit.target));
+}
+
+void recover_interrupted_changes(core::Context& ctx) {
+  const std::string& dt = ctx.settings.dkms_tree;
+  for (const auto& m : util::list_dir(dt)) {
+    if (m[0] == '.' || !util::is_dir(dt + "/" + m)) {
+      continue;
+    }
+    for (const auto& name : util::list_dir(dt + "/" + m)) {
+      for (JournalKind kind : {JournalKind::install, JournalKind::uninstall}) {
+        std::string prefix = prefix_of(kind);
+        if (util::starts_with(name, prefix) &&
+            name.find(".dkms-tmp.") == std::string::npos) {
+          resolve(ctx, m, kind, dt + "/" + m + "/" + name);
+        }
+      }
+    }
+  }
+}
+
+} // namespace actions

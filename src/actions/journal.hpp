@@ -1,0 +1,26 @@
+#pragma once
+
+#include "actions/common.hpp"
+
+#include <string>
+#include <vector>
+
+// Intent records for the multi-step changes to a kernel's module tree. An
+// install or uninstall writes DT/m/.install-pending-K-A (or
+// .uninstall-pending-K-A: hidden, so upstream never sees them) before it
+// touches /lib/modules and removes it when the kernel-K-A link says the
+// change is complete. A run killed in between leaves the record; the next
+// mutating dkms run rolls the install back, or completes the uninstall,
+// before doing anything else.
+namespace actions {
+
+enum class JournalKind { install, uninstall };
+
+void begin_journal(core::Context& ctx, const Unit& unit, JournalKind kind,
+                   const std::vector<std::string>& files);
+void end_journal(core::Context& ctx, const Unit& unit, JournalKind kind);
+
+// Finds and resolves every leftover record in the dkms tree.
+void recover_interrupted_changes(core::Context& ctx);
+
+} // namespace actions
