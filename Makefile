@@ -4,7 +4,7 @@ BUILD_DIR ?= build
 ASAN_DIR ?= build-asan
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all setup check demo unit integration asan upstream-check compat format format-check clean
+.PHONY: all setup check demo fuzz format format-check clean
 
 all:
 	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -21,6 +21,17 @@ check: setup
 	cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DDKMS_SANITIZE=ON -DDKMS_FAULT_INJECTION=ON >/dev/null
 	cmake --build $(ASAN_DIR) -j$(JOBS)
 	cd $(ASAN_DIR) && ctest --output-on-failure -j$(JOBS)
+	$(MAKE) fuzz FUZZ_SECONDS=30
+
+# libFuzzer targets (clang), each run for a bounded time: the tarball
+# reader, and our parsers (options, .modinfo, decompression, versions).
+FUZZ_SECONDS ?= 60
+fuzz:
+	fuzz/run.sh $(FUZZ_SECONDS) build-fuzz
+	cmake -S fuzz/parsers -B build-fuzz-parsers -DCMAKE_CXX_COMPILER=clang++ >/dev/null
+	cmake --build build-fuzz-parsers -j$(JOBS)
+	mkdir -p build-fuzz-parsers/corpus
+	build-fuzz-parsers/parsers_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build-fuzz-parsers/corpus
 
 demo: setup all
 	examples/demo.sh $(BUILD_DIR)/dkms

@@ -6,7 +6,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake pkg-config clang-format
+  build-essential cmake pkg-config clang-format clang libclang-rt-14-dev
   libgtest-dev libarchive-dev libssl-dev zlib1g-dev liblzma-dev libzstd-dev libkmod-dev
   bc bison flex kmod patch gzip xz-utils zstd openssl
   hyperfine
