@@ -25,7 +25,8 @@ make_signing_key
 
 listing() {
     # The lock file is created by the first run and is not tree content.
-    (cd "$T" && find dkms src modules ! -path dkms/.dkms.lock -printf '%y %s %p -> %l\n' | sort)
+    (cd "$T" && find dkms src modules ! -path dkms/.dkms.lock ! -name '.module-suffix-*' \
+        ! -name '.conf-cache-*' -printf '%y %s %p -> %l\n' | sort)
 }
 
 # conf_pkg DIR NAME LINES...: a package directory with a dkms.conf made of
