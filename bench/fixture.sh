@@ -9,11 +9,11 @@
 #   bench/fixture.sh DKMS_BINARY WORKDIR N
 #
 # Everything lives under WORKDIR: src/ (source tree), dt-N/ (dkms tree),
-# modules-N/ (install tree: hard-linked copies of /lib/modules/<K>).
+# modules-N/ (install tree: hard-linked copies of one real module tree).
 # Nothing outside WORKDIR is written.
 set -euo pipefail
 dkms=$(realpath "$1")
-work=$2
+work=$(realpath -m "$2")
 n=$3
 repo=$(cd "$(dirname "$0")/.." && pwd)
 arch=$(uname -m)
@@ -64,7 +64,15 @@ mkdir -p "$it" "$dt" "$src"
 for k in "${kernels[@]}"; do
     mkdir -p "$it/$k"
     if [[ -n $full ]]; then
-        cp -al "/lib/modules/$full/kernel" "$it/$k/kernel"
+        # One private copy, then hard links (inside scripts/isolate /lib is
+        # an overlay, which cannot be hard-linked from).
+        if [[ ! -e $work/kernel-tree/done ]]; then
+            rm -rf "$work/kernel-tree"
+            mkdir -p "$work/kernel-tree"
+            cp -a "/lib/modules/$full/kernel" "$work/kernel-tree/"
+            touch "$work/kernel-tree/done"
+        fi
+        cp -al "$work/kernel-tree/kernel" "$it/$k/kernel"
     fi
     hk=$k; [[ $k == "$k3" ]] && hk=$k2
     ln -s "$(readlink -f "/lib/modules/$hk/build")" "$it/$k/build"
@@ -120,7 +128,6 @@ PACKAGE_VERSION="1.0"
 BUILT_MODULE_NAME[0]="$m"
 DEST_MODULE_LOCATION[0]="/updates/dkms"
 MAKE[0]="make"
-CLEAN="make clean"
 CONF
 mkdir -p "$dt/$m/1.0/build"
 ln -s "$src/$m-1.0" "$dt/$m/1.0/source"

@@ -7,9 +7,11 @@
 #include <cctype>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <dirent.h>
 #include <map>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <vector>
 
 namespace core {
@@ -42,8 +44,10 @@ namespace {
 // directory entry types (no stat per file), as upstream's
 // `find IT/K/ -name "*.ko.zst"`: any entry type matches by name, and
 // symlinked dirs (build/, source/) are not descended. Stops as soon as
-// .ko.zst is seen: it wins over the others.
-void scan_module_suffixes(const std::string& dir, int depth, bool found[3]) {
+// .ko.zst is seen: it wins over the others. Every directory read is
+// appended to *visited.
+void scan_module_suffixes(const std::string& dir, int depth, bool found[3],
+                          std::vector<std::string>* visited) {
   static const char* const suffixes[3] = {".ko.zst", ".ko.xz", ".ko.gz"};
   if (depth > 64 || found[0]) {
     return;
@@ -52,6 +56,7 @@ void scan_module_suffixes(const std::string& dir, int depth, bool found[3]) {
   if (d == nullptr) {
     return;
   }
+  visited->push_back(dir);
   std::vector<std::string> subdirs;
   while (struct dirent* e = readdir(d)) {
     const char* name = e->d_name;
@@ -75,26 +80,109 @@ void scan_module_suffixes(const std::string& dir, int depth, bool found[3]) {
   }
   closedir(d);
   for (const auto& sub : subdirs) {
-    scan_module_suffixes(sub, depth + 1, found);
+    scan_module_suffixes(sub, depth + 1, found, visited);
+  }
+}
+
+// A directory's identity for the suffix record: its entries cannot change
+// without its ctime changing (create, unlink, rename all update it, and
+// users cannot set ctime back). The root is followed if it is a symlink.
+std::string dir_stamp(const std::string& path, bool follow, long long* ctime_ns) {
+  struct stat st;
+  int rc = follow ? stat(path.c_str(), &st) : lstat(path.c_str(), &st);
+  if (rc != 0 || !S_ISDIR(st.st_mode)) {
+    return "-";
+  }
+  *ctime_ns = st.st_ctim.tv_sec * 1000000000LL + st.st_ctim.tv_nsec;
+  return std::to_string(st.st_dev) + " " + std::to_string(st.st_ino) + " " +
+         std::to_string(*ctime_ns);
+}
+
+constexpr const char* k_suffix_format = "dkms-module-suffix 1";
+
+// The record of the last walk, DT/.module-suffix-<K>: format, root, suffix,
+// then one line per directory read (stamp TAB path). Valid while every
+// directory keeps its stamp: then every name below the root is unchanged,
+// and so is the walk's answer.
+std::optional<std::string> load_suffix_record(const std::string& record,
+                                              const std::string& root) {
+  auto text = util::read_file(record);
+  if (!text) {
+    return std::nullopt;
+  }
+  auto lines = util::split(*text, '\n');
+  if (lines.size() < 5 || lines[0] != k_suffix_format || lines[1] != root ||
+      !lines.back().empty()) {
+    return std::nullopt;
+  }
+  long long ignored = 0;
+  for (size_t i = 3; i + 1 < lines.size(); ++i) {
+    const std::string& line = lines[i];
+    size_t tab = line.find('\t');
+    if (tab == std::string::npos ||
+        dir_stamp(line.substr(tab + 1), i == 3, &ignored) != line.substr(0, tab)) {
+      return std::nullopt;
+    }
+  }
+  return lines[2];
+}
+
+void store_suffix_record(const std::string& record, const std::string& root,
+                         const std::string& suffix,
+                         const std::vector<std::string>& dirs) {
+  std::string data = std::string(k_suffix_format) + "\n" + root + "\n" + suffix + "\n";
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  const long long recent = (now.tv_sec - 1) * 1000000000LL + now.tv_nsec;
+  for (size_t i = 0; i < dirs.size(); ++i) {
+    long long ctime_ns = 0;
+    std::string stamp = dir_stamp(dirs[i], i == 0, &ctime_ns);
+    // A change within the last second could share its timestamp with the
+    // state we read; a newline in a path would break the format.
+    if (stamp == "-" || ctime_ns > recent || dirs[i].find('\n') != std::string::npos) {
+      return;
+    }
+    data += stamp + "\t" + dirs[i] + "\n";
+  }
+  std::string tmp = record + ".tmp.XXXXXX";
+  int fd = mkstemp(tmp.data());
+  if (fd < 0) {
+    return;
+  }
+  bool ok = fchmod(fd, 0644) == 0 &&
+            write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size());
+  ok = close(fd) == 0 && ok;
+  if (!ok || rename(tmp.c_str(), record.c_str()) != 0) {
+    unlink(tmp.c_str());
   }
 }
 
 } // namespace
 
 std::string module_compression_suffix(const Context& ctx, const std::string& kernel) {
-  // Per process: the walk covers a whole kernel's modules (thousands of
-  // files) and callers ask once per module.
+  // Per process, and across runs through a record in the dkms tree: the
+  // walk covers a whole kernel's modules (thousands of files, about a
+  // thousand directories) and callers ask once per module.
   static std::map<std::string, std::string> memo;
-  const std::string root = ctx.settings.install_tree + "/" + kernel;
+  const std::string root = ctx.settings.install_tree + "/" + kernel + "/";
   auto hit = memo.find(root);
   if (hit != memo.end()) {
     return hit->second;
   }
+  const std::string record = ctx.settings.dkms_tree + "/.module-suffix-" + kernel;
+  if (auto known = load_suffix_record(record, root)) {
+    memo[root] = *known;
+    return *known;
+  }
   bool found[3] = {false, false, false};
-  scan_module_suffixes(root, 0, found);
+  std::vector<std::string> visited;
+  scan_module_suffixes(root, 0, found, &visited);
   // Later checks win, as in upstream: zst over xz over gz.
   std::string suffix = found[0] ? ".zst" : found[1] ? ".xz" : found[2] ? ".gz" : "";
   memo[root] = suffix;
+  if (!visited.empty() && util::is_dir(ctx.settings.dkms_tree)) {
+    store_suffix_record(record, root, suffix, visited);
+  }
   return suffix;
 }
 

@@ -1,0 +1,112 @@
+#!/bin/bash
+# Runs the speed benchmark of issue 5: upstream DKMS 3.2.2 (Debian's
+# dkms=3.2.2-1~deb13u1, unpacked from build/ref/, fetched by
+# tests/upstream/ref.sh) against ours on the bench/fixture.sh trees, with
+# hyperfine, in the same run. Prints medians and ratios as a Markdown
+# table. Run it as root inside scripts/isolate (install signs modules and
+# may create MOK keys under /var/lib/dkms):
+#
+#   scripts/isolate bash bench/run.sh build-speed/dkms [WORKDIR]
+#
+# Environment: SIZES (default "10 30 100 300": the status scaling series),
+# MAIN (default 30: the size for the per-command table), UPSTREAM_RUNS
+# (default 3), RUNS (default 20), UPSTREAM_SCALING_MAX (default 30: larger
+# sizes are timed for ours only; upstream needs minutes per run there).
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+ours=$(realpath "$1")
+work=${2:-$repo/build-speed/bench-work}
+sizes=${SIZES:-10 30 100 300}
+main=${MAIN:-30}
+runs=${RUNS:-20}
+up_runs=${UPSTREAM_RUNS:-3}
+up_max=${UPSTREAM_SCALING_MAX:-30}
+command -v hyperfine >/dev/null || { echo "hyperfine is needed (apt-get install hyperfine)" >&2; exit 77; }
+
+deb=$repo/build/ref/dkms_3.2.2-1~deb13u1_all.deb
+if [[ ! -s $deb ]]; then
+    # shellcheck source=../tests/upstream/ref.sh
+    . "$repo/tests/upstream/ref.sh"
+    ref_fetch || { echo "cannot fetch upstream 3.2.2" >&2; exit 77; }
+fi
+mkdir -p "$work/upstream"
+[[ -x $work/upstream/usr/sbin/dkms ]] || dpkg -x "$deb" "$work/upstream"
+upstream=$work/upstream/usr/sbin/dkms
+
+# hyperfine's JSON -> median in ms.
+median() { python3 -c 'import json,sys; print("%.1f" % (json.load(open(sys.argv[1]))["results"][int(sys.argv[2])]["median"]*1000))' "$@"; }
+
+# bench NAME RUNS_UPSTREAM RUNS_OURS [PREPARE] -- COMMAND-ARGS...
+# Times "<dkms> <trees> COMMAND-ARGS" for upstream and ours; prints a row.
+row() {
+    local label=$1 n=$2 prepare=$3; shift 3
+    local t="--dkmstree $work/dt-$n --sourcetree $work/src-$n --installtree $work/modules-$n"
+    local json=$work/result.json
+    local p=()
+    [[ -z $prepare ]] || p=(--prepare "$prepare")
+    hyperfine -N -w 1 -r "$up_runs" "${p[@]}" --export-json "$json.up" \
+        "$upstream $t $*" >/dev/null 2>&1
+    hyperfine -N -w 3 -r "$runs" "${p[@]}" --export-json "$json.ours" \
+        "$ours $t $*" >/dev/null 2>&1
+    local u o
+    u=$(median "$json.up" 0)
+    o=$(median "$json.ours" 0)
+    printf '| %s | %s ms | %s ms | %sx |\n' "$label" "$u" "$o" \
+        "$(python3 -c "print('%.0f' % ($u/$o))")"
+}
+
+ours_only() { # n -> median of ours' status
+    local n=$1 json=$work/result.json
+    local t="--dkmstree $work/dt-$n --sourcetree $work/src-$n --installtree $work/modules-$n"
+    hyperfine -N -w 3 -r "$runs" --export-json "$json.ours" "$ours $t status" >/dev/null 2>&1
+    median "$json.ours" 0
+}
+
+for n in $sizes; do
+    [[ -e $work/kernels-$n ]] || bash "$repo/bench/fixture.sh" "$ours" "$work" "$n" >&2
+done
+mapfile -t kernels <"$work/kernels-$main"
+k=${kernels[1]}
+t="--dkmstree $work/dt-$main --sourcetree $work/src-$main --installtree $work/modules-$main"
+
+# Output must match before timing means anything.
+"$upstream" $t status >"$work/status.up" 2>&1
+"$ours" $t status >"$work/status.ours" 2>&1
+if ! cmp -s "$work/status.up" "$work/status.ours"; then
+    echo "status output differs from upstream's:" >&2
+    diff "$work/status.up" "$work/status.ours" >&2 || true
+    exit 1
+fi
+
+echo "Machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at start; kernel $(uname -r)"
+echo "Fixture: $main modules x ${#kernels[@]} kernels (${kernels[*]}), all installed, modules .ko$(
+    ls "$work/modules-$main/$k/updates/dkms/" | head -n1 | sed 's/.*\.ko//')"
+echo
+echo "| command ($main modules x ${#kernels[@]} kernels) | upstream 3.2.2 | ours | ratio |"
+echo "|---|---|---|---|"
+row "\`dkms status\`" "$main" "" status
+row "\`dkms status -m one\`" "$main" "" status -m bench_mod_001
+row "\`dkms autoinstall -k K\`, nothing to do" "$main" "" autoinstall -k "$k"
+# One small module: add -> built -> installed; its MAKE only copies a
+# prebuilt .ko, so the time is dkms's own (depmod skipped: no modules.dep).
+unb="$ours $t unbuild -m bench_noop -v 1.0 -k $k"
+row "\`dkms install\` of one module, MAKE = cp" "$main" "$unb" install -m bench_noop -v 1.0 -k "$k"
+$unb >/dev/null 2>&1 || true
+echo
+echo "Scaling of \`dkms status\` (all entries installed, ${#kernels[@]} kernels):"
+echo
+echo "| modules | entries | upstream 3.2.2 | ours | ours per entry |"
+echo "|---|---|---|---|---|"
+for n in $sizes; do
+    o=$(ours_only "$n")
+    u="(not run)"
+    if (( n <= up_max )); then
+        tn="--dkmstree $work/dt-$n --sourcetree $work/src-$n --installtree $work/modules-$n"
+        hyperfine -N -w 0 -r "$up_runs" --export-json "$work/result.json.up" \
+            "$upstream $tn status" >/dev/null 2>&1
+        u="$(median "$work/result.json.up" 0) ms"
+    fi
+    e=$((n * ${#kernels[@]}))
+    printf '| %s | %s | %s | %s ms | %s µs |\n' "$n" "$e" "$u" "$o" \
+        "$(python3 -c "print('%.0f' % ($o*1000/$e))")"
+done
