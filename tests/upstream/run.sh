@@ -87,11 +87,13 @@ rc=0
 (cd "$suite" && KERNEL_VER=$kernel stdbuf -oL -eL ./run_test.sh) >"$log" 2>&1 || rc=$?
 elapsed=$((SECONDS - start))
 
-# A step is one of the plain `echo '...'` announcements in run_test.sh (the
-# '*** ...' lines are section headers). The suite stops at the first failing
-# step, so the last announcement printed is the one that failed.
-grep -oP "^\s*echo '\K[^*'][^']*(?='\s*$)" "$suite/run_test.sh" | sort -u >"$work/steps"
-total=$(grep -cP "^\s*echo '[^*']" "$suite/run_test.sh")
+# A step is one of the constant `echo '...'` / `echo "..."` announcements
+# in run_test.sh (the '*** ...' lines are section headers). The suite stops
+# at the first failing step, so the last announcement printed is the one
+# that failed.
+step_re=$'^\\s*echo (\'[^*\'][^\']*\'|"[^*"$][^"$]*")\\s*$'
+grep -P "$step_re" "$suite/run_test.sh" | sed -E 's/^\s*echo .(.*).\s*$/\1/' | sort -u >"$work/steps"
+total=$(grep -cP "$step_re" "$suite/run_test.sh")
 seen=$(grep -nxFf "$work/steps" "$log" || true)
 count=$(grep -c . <<<"$seen" || true)
 if ((rc == 0)) && grep -q '^\*\*\* All tests successful' "$log"; then
