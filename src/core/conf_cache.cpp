@@ -453,7 +453,6 @@ load(const Context& ctx, const std::string& path, const Key& key,
   return conf;
 }
 
-// temp + rename, without fsync: a lost or torn record is only a miss.
 void store(const std::string& path, const Key& key,
            const std::vector<std::pair<std::string, std::string>>& keyed_vars,
            const std::vector<ModuleSlot>& modules) {
@@ -474,17 +473,7 @@ void store(const std::string& path, const Key& key,
     put(data, s.dest_location);
     put(data, s.strip ? "yes" : "no");
   }
-  std::string tmp = path + ".tmp.XXXXXX";
-  int fd = mkstemp(tmp.data());
-  if (fd < 0) {
-    return;
-  }
-  bool ok = fchmod(fd, 0644) == 0 &&
-            write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size());
-  ok = close(fd) == 0 && ok;
-  if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
-    unlink(tmp.c_str());
-  }
+  write_cache_record(path, data);
 }
 
 long long now_ns() {
@@ -502,6 +491,20 @@ std::optional<StatusConf> evaluate_plain(Context& ctx, const ConfRequest& reques
 }
 
 } // namespace
+
+void write_cache_record(const std::string& path, const std::string& data) {
+  std::string tmp = path + ".tmp.XXXXXX";
+  int fd = mkstemp(tmp.data());
+  if (fd < 0) {
+    return;
+  }
+  bool ok = fchmod(fd, 0644) == 0 &&
+            write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size());
+  ok = close(fd) == 0 && ok;
+  if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
+    unlink(tmp.c_str());
+  }
+}
 
 bool is_static_conf(const std::string& text, const std::set<std::string>& known,
                     std::set<std::string>* referenced) {

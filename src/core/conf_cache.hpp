@@ -52,6 +52,10 @@ struct StatusConf {
 // a missing main file throws Exit as read_dkms_conf does.
 std::optional<StatusConf> read_status_conf(Context& ctx, const ConfRequest& request);
 
+// Writes a cache record through a temporary file and rename, without
+// fsync: a lost or torn record is only a miss. Failures are ignored.
+void write_cache_record(const std::string& path, const std::string& data);
+
 // Where the record of one (m, v, K, A) lives.
 std::string conf_cache_path(const Context& ctx, const ConfRequest& request);
 

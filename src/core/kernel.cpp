@@ -1,5 +1,6 @@
 #include "core/kernel.hpp"
 
+#include "core/conf_cache.hpp"
 #include "core/subprocess.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
@@ -144,17 +145,7 @@ void store_suffix_record(const std::string& record, const std::string& root,
     }
     data += stamp + "\t" + dirs[i] + "\n";
   }
-  std::string tmp = record + ".tmp.XXXXXX";
-  int fd = mkstemp(tmp.data());
-  if (fd < 0) {
-    return;
-  }
-  bool ok = fchmod(fd, 0644) == 0 &&
-            write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size());
-  ok = close(fd) == 0 && ok;
-  if (!ok || rename(tmp.c_str(), record.c_str()) != 0) {
-    unlink(tmp.c_str());
-  }
+  write_cache_record(record, data);
 }
 
 } // namespace
