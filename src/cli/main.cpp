@@ -256,6 +256,14 @@ int run_main(int argc, char** argv) {
   core::Output out;
   core::Context ctx(out);
   ctx.argv0 = argc > 0 ? argv[0] : "dkms";
+  // Upstream is a script: its $0 is the path the kernel found, so a bare
+  // "dkms" from PATH shows as /usr/sbin/dkms in the usage text.
+  if (ctx.argv0.find('/') == std::string::npos) {
+    std::string found = core::find_in_path(ctx.argv0);
+    if (!found.empty()) {
+      ctx.argv0 = found;
+    }
+  }
   std::vector<std::string> args(argv + 1, argv + argc);
   try {
     return run(ctx, args);

@@ -22,11 +22,8 @@ TreeLock::TreeLock(Context& ctx, LockMode mode) {
   if (held != nullptr && key == held) {
     return; // our parent dkms holds it for us
   }
-  std::string path = tree + "/.dkms.lock";
-  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  }
+  const std::string& path = tree;
+  int fd = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) {
     // No tree yet, or not ours to write (status as a user): nothing to
     // protect against, so go on unlocked.

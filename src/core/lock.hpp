@@ -4,10 +4,10 @@
 
 #include <string>
 
-// The dkms tree lock (flock on DT/.dkms.lock, a name upstream's globs never
-// match): actions that change state hold it exclusively, readers shared, so
-// concurrent runs from package managers, systemd and users never interleave
-// their changes.
+// The dkms tree lock: flock(2) on the dkms tree directory itself (so the
+// tree holds no extra file that upstream would not have), exclusive for
+// actions that change state, shared for readers, so concurrent runs from
+// package managers, systemd and users never interleave their changes.
 namespace core {
 
 enum class LockMode { shared, exclusive };

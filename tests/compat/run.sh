@@ -53,7 +53,10 @@ if [[ ${1:-} == --inner ]]; then
                 $(compgen -G '/lib/modules/*/extra' || true) \
                 $(compgen -G '/lib/modules/*/kernel/drivers/net/dummy.ko*' || true)
             find /lib/modules -mindepth 1 -maxdepth 2 -not -path '/lib/modules/*/kernel/*'
-        } 2>/dev/null | sort -u | while IFS= read -r p; do
+        } 2>/dev/null | sort -u |
+            # Our hidden caches in the tree (issue 5: kept in a form upstream
+            # ignores) are not state; everything else is compared.
+            grep -Ev '/\.(conf-cache-|module-suffix-)[^/]*$' | while IFS= read -r p; do
             find "$p" -maxdepth 0 -printf '%p %y %m %l\n'
         done
     } >"$out" 2>&1
