@@ -1,11 +1,11 @@
 #pragma once
 
+#include "core/context.hpp"
+
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include "core/context.hpp"
 
 // dkms.conf evaluation with upstream 3.2.2's semantics (SPEC §3): the files
 // are sourced by bash, every value is expanded a second time, overrides in
@@ -14,11 +14,11 @@ namespace core {
 
 // One BUILT_MODULE_NAME[i] record after defaults were applied (SPEC §3.4).
 struct ModuleSlot {
-  std::string built_name;        // BUILT_MODULE_NAME[i] (default PACKAGE_NAME if one slot)
-  std::string built_location;    // BUILT_MODULE_LOCATION[i], "" or ending in '/'
-  std::string dest_name;         // DEST_MODULE_NAME[i] (default built_name)
-  std::string dest_location;     // raw DEST_MODULE_LOCATION[i]
-  std::string install_location;  // effective location after distro override (SPEC §7.1)
+  std::string built_name;       // BUILT_MODULE_NAME[i] (default PACKAGE_NAME if one slot)
+  std::string built_location;   // BUILT_MODULE_LOCATION[i], "" or ending in '/'
+  std::string dest_name;        // DEST_MODULE_NAME[i] (default built_name)
+  std::string dest_location;    // raw DEST_MODULE_LOCATION[i]
+  std::string install_location; // effective location after distro override (SPEC §7.1)
   bool strip = true;
 };
 
@@ -47,7 +47,8 @@ struct DkmsConf {
 enum class Strictness { lenient, strict };
 
 struct ConfRequest {
-  std::string main_file; // explicit path of the call site, or empty (then -c, then DT/m/v/source/dkms.conf)
+  std::string main_file; // explicit path of the call site, or empty (then -c, then
+                         // DT/m/v/source/dkms.conf)
   std::string module;    // m (for /etc/dkms overrides and $module)
   std::string version;   // v
   KernelArch target;     // K and A ($kernelver, $arch)
