@@ -116,9 +116,9 @@ if [[ ${1:-} == --inner ]]; then
 	if [[ -n $new_kernel ]]; then
 		# apt-get install would also pull the linux-image package, whose
 		# postinst writes to the real /boot (not overlaid); only the headers
-		# are installed, ignoring that one dependency of theirs.
+		# are installed (--force-depends: the image is missing).
 		[[ ! -e /lib/modules/$new_kernel ]] || fail "$new_kernel already present"
-		dpkg -i --ignore-depends="linux-headers-$new_kernel" "${headers_debs[@]}" ||
+		dpkg -i --force-depends "${headers_debs[@]}" ||
 			fail "dpkg -i of the linux-headers-$new_kernel packages"
 		target=$new_kernel
 	else
