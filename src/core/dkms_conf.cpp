@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <regex.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace core {
@@ -255,6 +256,26 @@ bool file_contains(const std::string& path, const std::string& needle) {
   return text && text->find(needle) != std::string::npos;
 }
 
+// readelf's answer for a vmlinux, once per process and file version: one
+// run evaluates the conf several times, and readelf reads the whole image.
+bool built_with_clang(const std::string& vmlinux) {
+  static std::map<std::string, bool> memo;
+  struct stat st;
+  std::string key = vmlinux;
+  if (stat(vmlinux.c_str(), &st) == 0) {
+    key += "\n" + std::to_string(st.st_ino) + " " + std::to_string(st.st_size) + " " +
+           std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
+  }
+  auto hit = memo.find(key);
+  if (hit != memo.end()) {
+    return hit->second;
+  }
+  bool clang = run_capture({"readelf", "-p", ".comment", vmlinux}).output.find("clang") !=
+               std::string::npos;
+  memo[key] = clang;
+  return clang;
+}
+
 // SPEC §3.6: the make command before the build-time "make -jN" injection.
 std::string choose_make(const Context& ctx, const ShellValues& values,
                         const ConfRequest& request) {
@@ -279,8 +300,7 @@ std::string choose_make(const Context& ctx, const ShellValues& values,
   }
   const std::string vmlinux = ksrc + "/vmlinux";
   if (util::exists(vmlinux)) {
-    if (run_capture({"readelf", "-p", ".comment", vmlinux}).output.find("clang") !=
-        std::string::npos) {
+    if (built_with_clang(vmlinux)) {
       command += " LLVM=1";
     }
   } else {
