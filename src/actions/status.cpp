@@ -84,6 +84,16 @@ std::string status_extras(core::Context& ctx, const core::StatusEntry& e) {
       // With the plain built file (the same file as the kernel link's) and a
       // plain file at the install location, every suffix gives the same
       // answer; otherwise ask with the real one.
+      // The installed pair is the kernel link's, so `built` is also the
+      // dkms-owned file. When the file at the install location is
+      // byte-identical to it, their versions are equal too: that location
+      // is the one actual_dest_location would pick, with no difference to
+      // note, and no module needs decompressing to read its version.
+      std::string first =
+          lazy_module_file(kernel_dir + slot.install_location, slot.dest_name, suffix);
+      if (!first.empty() && util::files_equal(built, first)) {
+        continue;
+      }
       bool plain =
           util::exists(base + "/" + slot.dest_name + ".ko") &&
           util::exists(kernel_dir + slot.install_location + "/" + slot.dest_name + ".ko");
