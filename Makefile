@@ -4,7 +4,7 @@ BUILD_DIR ?= build
 ASAN_DIR ?= build-asan
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all setup check demo fuzz format format-check clean
+.PHONY: all setup check check-full demo fuzz format format-check clean
 
 all:
 	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -32,6 +32,11 @@ fuzz:
 	cmake --build build-fuzz-parsers -j$(JOBS)
 	mkdir -p build-fuzz-parsers/corpus
 	build-fuzz-parsers/parsers_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build-fuzz-parsers/corpus
+
+# check plus the long comparisons with upstream 3.2.2 (transcripts of every
+# scenario, a real Debian *-dkms package end to end).
+check-full:
+	DKMS_FULL_TESTS=1 $(MAKE) check
 
 demo: setup all
 	examples/demo.sh $(BUILD_DIR)/dkms
