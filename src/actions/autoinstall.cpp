@@ -85,6 +85,10 @@ int autoinstall(core::Context& ctx) {
     probe.module = m;
     probe.version = v;
     auto conf = read_conf_or_die(ctx, probe, core::source_link(ctx, m, v) + "/dkms.conf");
+    // Upstream keeps one conf cache per process: every install unit starts
+    // with the last module read here, whose strict re-read is then silent
+    // (no second deprecation warning for it).
+    parent.conf_cache = probe.conf_cache;
     if (!conf.autoinstall) {
       continue;
     }
