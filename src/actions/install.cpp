@@ -262,35 +262,42 @@ void do_install(core::Context& ctx, Unit& unit) {
         util::basename(module_file(base + "/module", slot.dest_name, suffix)));
   }
   begin_journal(ctx, unit, JournalKind::install, planned);
-  bool any_installed = false;
-  for (const auto& slot : conf.modules) {
-    if (!check_version_sanity(ctx, unit, conf, slot.dest_name, suffix)) {
-      continue;
+  // A failure midway (a copy that fails, a read-only tree) undoes what this
+  // install did, so the kernel keeps the modules it had.
+  try {
+    bool any_installed = false;
+    for (const auto& slot : conf.modules) {
+      if (!check_version_sanity(ctx, unit, conf, slot.dest_name, suffix)) {
+        continue;
+      }
+      archive_original(ctx, unit, slot, suffix);
+      std::string from = module_file(base + "/module", slot.dest_name, suffix);
+      std::string dest_dir = lib_tree + slot.install_location;
+      std::string to = dest_dir + "/" + util::basename(from);
+      ctx.out.line("Installing " + to);
+      util::mkdir_p(dest_dir);
+      install_one_file(ctx, from, to);
+      core::crash_point("install.after_copy");
+      any_installed = true;
     }
-    archive_original(ctx, unit, slot, suffix);
-    std::string from = module_file(base + "/module", slot.dest_name, suffix);
-    std::string dest_dir = lib_tree + slot.install_location;
-    std::string to = dest_dir + "/" + util::basename(from);
-    ctx.out.line("Installing " + to);
-    util::mkdir_p(dest_dir);
-    install_one_file(ctx, from, to);
-    core::crash_point("install.after_copy");
-    any_installed = true;
-  }
-  if (!conf.modules.empty() && !any_installed) {
+    if (!conf.modules.empty() && !any_installed) {
+      end_journal(ctx, unit, JournalKind::install);
+      die(ctx.out, 6, {"Installation aborted."});
+    }
+    // Point kernel-K-A at this version through a rename, so the link is
+    // never missing for a moment.
+    std::string link = core::kernel_link(ctx, m, ka);
+    std::string tmp_link = link + ".dkms-new";
+    util::remove_file(tmp_link);
+    if (symlink((v + "/" + ka.kernel + "/" + ka.arch).c_str(), tmp_link.c_str()) != 0 ||
+        rename(tmp_link.c_str(), link.c_str()) != 0) {
+      die(ctx.out, 6, {"Could not create " + link});
+    }
     end_journal(ctx, unit, JournalKind::install);
-    die(ctx.out, 6, {"Installation aborted."});
+  } catch (const core::Exit&) {
+    rollback_install(ctx, unit);
+    throw;
   }
-  // Point kernel-K-A at this version through a rename, so the link is
-  // never missing for a moment.
-  std::string link = core::kernel_link(ctx, m, ka);
-  std::string tmp_link = link + ".dkms-new";
-  util::remove_file(tmp_link);
-  if (symlink((v + "/" + ka.kernel + "/" + ka.arch).c_str(), tmp_link.c_str()) != 0 ||
-      rename(tmp_link.c_str(), link.c_str()) != 0) {
-    die(ctx.out, 6, {"Could not create " + link});
-  }
-  end_journal(ctx, unit, JournalKind::install);
   core::crash_point("install.after_link");
   if (!conf.no_weak_modules && !ctx.weak_modules_add.empty()) {
     ctx.out.line("Adding linked weak modules...");

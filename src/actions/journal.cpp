@@ -64,7 +64,7 @@ void remove_if_ours(const std::string& path, const std::string& base_module_dir)
 }
 
 void resolve(core::Context& ctx, const std::string& m, JournalKind kind,
-             const std::string& path) {
+             const std::string& path, bool quiet = false) {
   auto text = util::read_file(path);
   auto lines = util::split(text ? *text : std::string(), '\n');
   if (lines.size() < 3 || lines[1].empty() || lines[2].empty()) {
@@ -85,7 +85,9 @@ void resolve(core::Context& ctx, const std::string& m, JournalKind kind,
         }
       }
       restore_all_originals(ctx, m, ka);
-      ctx.out.err_line("dkms: rolled back the interrupted install of " + who + ".");
+      if (!quiet) {
+        ctx.out.err_line("dkms: rolled back the interrupted install of " + who + ".");
+      }
     }
   } else {
     for (size_t i = 1; i < lines.size(); ++i) {
@@ -117,6 +119,13 @@ void begin_journal(core::Context& ctx, const Unit& unit, JournalKind kind,
 
 void end_journal(core::Context& ctx, const Unit& unit, JournalKind kind) {
   util::remove_file(journal_path(ctx, unit.module, kind, unit.target));
+}
+
+void rollback_install(core::Context& ctx, const Unit& unit) {
+  std::string path = journal_path(ctx, unit.module, JournalKind::install, unit.target);
+  if (util::lexists(path)) {
+    resolve(ctx, unit.module, JournalKind::install, path, true);
+  }
 }
 
 void recover_interrupted_changes(core::Context& ctx) {

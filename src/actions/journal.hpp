@@ -20,6 +20,10 @@ void begin_journal(core::Context& ctx, const Unit& unit, JournalKind kind,
                    const std::vector<std::string>& files);
 void end_journal(core::Context& ctx, const Unit& unit, JournalKind kind);
 
+// Undoes this pair's install right away (an install that failed midway):
+// our copies go, archived originals come back, the record is dropped.
+void rollback_install(core::Context& ctx, const Unit& unit);
+
 // Finds and resolves every leftover record in the dkms tree.
 void recover_interrupted_changes(core::Context& ctx);
 

@@ -14,9 +14,12 @@ namespace actions {
 
 namespace {
 
+// Like upstream's `find DIR/* -maxdepth 0 -type d`: hidden entries (our
+// leftovers of interrupted deletes) do not count.
 bool has_subdirectory(const std::string& dir) {
   for (const auto& name : util::list_dir(dir)) {
-    if (util::is_dir(dir + "/" + name)) {
+    if (name[0] != '.' && !util::is_symlink(dir + "/" + name) &&
+        util::is_dir(dir + "/" + name)) {
       return true;
     }
   }
@@ -115,7 +118,8 @@ int action_remove(core::Context& ctx) {
   // Leftovers of interrupted builds, and empty dirs such as add's build/.
   for (const auto& k : util::list_dir(vdir)) {
     for (const auto& name : util::list_dir(vdir + "/" + k)) {
-      if (util::starts_with(name, ".tmp_")) {
+      if (util::starts_with(name, ".tmp_") ||
+          name.find(".deleted-") != std::string::npos) {
         util::remove_all(vdir + "/" + k + "/" + name);
       }
     }

@@ -18,9 +18,12 @@ namespace actions {
 
 namespace {
 
+// Like upstream's `find DIR/* -maxdepth 0 -type d`: hidden entries (our
+// leftovers of interrupted deletes) do not count.
 bool has_subdirectory(const std::string& dir) {
   for (const auto& name : util::list_dir(dir)) {
-    if (util::is_dir(dir + "/" + name)) {
+    if (name[0] != '.' && !util::is_symlink(dir + "/" + name) &&
+        util::is_dir(dir + "/" + name)) {
       return true;
     }
   }
