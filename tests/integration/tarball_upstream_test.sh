@@ -2,13 +2,19 @@
 # Tarballs interchange with upstream DKMS 3.2.2 both ways (SPEC §2.11,
 # §2.12): upstream's script, unpacked from the cached Debian package, loads
 # tarballs we made, and we load tarballs it made, into throw-away trees.
-# Skipped (77) when the reference package is not cached (tests/upstream/ref.sh
-# fetches it).
+# The package is fetched into build/ref/ when missing; skipped (77) when it
+# cannot be downloaded.
 #   tarball_upstream_test.sh <path-to-dkms-binary>
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 require_kernels 1
 deb=${DKMS_REF_CACHE:-$REPO_ROOT/build/ref}/dkms_3.2.2-1~deb13u1_all.deb
+# Fetch it into the cache when missing (apt sources are changed only inside
+# the throw-away root of scripts/isolate).
+if [[ ! -s $deb && $EUID == 0 && -z ${DKMS_REF_CACHE:-} ]]; then
+    "$REPO_ROOT/scripts/isolate" bash -c 'source "$1/tests/upstream/ref.sh" && ref_fetch' \
+        fetch "$REPO_ROOT" >/dev/null 2>&1 || true
+fi
 [[ -s $deb ]] || skip "upstream reference package not cached at $deb"
 command -v dpkg >/dev/null || skip "dpkg is needed to unpack $deb"
 K=$(newest_kernels 1)
