@@ -53,6 +53,24 @@ void restore_all_originals(core::Context& ctx, const std::string& m,
   prune(core::module_dir(ctx, m) + "/original_module");
 }
 
+// Temporary files of atomic writes that a kill cut short (name.dkms-tmp.X,
+// link.dkms-new): never at a final name, so nothing reads them; sweep them.
+void sweep_temporaries(const std::string& dir, int depth) {
+  if (depth > 8) {
+    return;
+  }
+  for (const auto& name : util::list_dir(dir)) {
+    std::string path = dir + "/" + name;
+    if (name.find(".dkms-tmp.") != std::string::npos ||
+        util::ends_with(name, ".dkms-new")) {
+      util::remove_file(path);
+    } else if (!util::is_symlink(path) && util::is_dir(path) &&
+               name.find(".deleted-") == std::string::npos) {
+      sweep_temporaries(path, depth + 1);
+    }
+  }
+}
+
 void remove_if_ours(const std::string& path, const std::string& base_module_dir) {
   if (!util::lexists(path)) {
     return;
@@ -77,6 +95,17 @@ void resolve(core::Context& ctx, const std::string& m, JournalKind kind,
   std::string base_module_dir = core::base_dir(ctx, m, v, ka) + "/module";
   bool linked = !v.empty() && core::link_points_here(ctx, m, v, ka);
   std::string who = m + "/" + v + " for kernel " + ka.kernel + " (" + ka.arch + ")";
+  for (size_t i = 1; i < lines.size(); ++i) {
+    if (lines[i].empty()) {
+      continue;
+    }
+    std::string stem = util::basename(lines[i]) + ".dkms-tmp.";
+    for (const auto& name : util::list_dir(util::dirname(lines[i]))) {
+      if (util::starts_with(name, stem)) {
+        util::remove_file(util::dirname(lines[i]) + "/" + name);
+      }
+    }
+  }
   if (kind == JournalKind::install) {
     if (!linked) {
       for (size_t i = 1; i < lines.size(); ++i) {
@@ -130,6 +159,7 @@ void rollback_install(core::Context& ctx, const Unit& unit) {
 
 void recover_interrupted_changes(core::Context& ctx) {
   const std::string& dt = ctx.settings.dkms_tree;
+  sweep_temporaries(dt, 0);
   for (const auto& m : util::list_dir(dt)) {
     if (m[0] == '.' || !util::is_dir(dt + "/" + m)) {
       continue;
