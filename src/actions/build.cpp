@@ -151,18 +151,6 @@ void check_build_depends(core::Context& ctx, const Unit& unit,
   }
 }
 
-// Highest version (sort -V) of module `name` in any state for K/A.
-std::string newest_version_for(const core::Context& ctx, const std::string& name,
-                               const core::KernelArch& ka) {
-  std::string best;
-  for (const auto& e : core::module_status(ctx, name, "*", ka.kernel, ka.arch)) {
-    if (best.empty() || core::filevercmp(e.version, best) > 0) {
-      best = e.version;
-    }
-  }
-  return best;
-}
-
 std::string current_date() {
   auto r = core::run_capture({"date"});
   return r.output;
@@ -371,7 +359,7 @@ void do_build(core::Context& ctx, Unit& unit) {
 
   if (conf.build_depends_rebuild && !unit.force) {
     for (const auto& bd : conf.build_depends) {
-      std::string dep_version = newest_version_for(ctx, bd, ka);
+      std::string dep_version = core::newest_version(ctx, bd, ka);
       if (!dep_version.empty()) {
         util::write_file_atomic(base + "/.dep_" + bd, dep_version + "\n");
       }

@@ -11,21 +11,10 @@ namespace actions {
 
 namespace {
 
-std::string newest_version(const core::Context& ctx, const std::string& name,
-                           const core::KernelArch& ka) {
-  std::string best;
-  for (const auto& e : core::module_status(ctx, name, "*", ka.kernel, ka.arch)) {
-    if (best.empty() || core::filevercmp(e.version, best) > 0) {
-      best = e.version;
-    }
-  }
-  return best;
-}
-
 bool dependencies_updated(core::Context& ctx, Unit& dep_unit) {
   auto conf = read_conf_strict_or_die(ctx, dep_unit);
   for (const auto& bd : conf.build_depends) {
-    std::string version = newest_version(ctx, bd, dep_unit.target);
+    std::string version = core::newest_version(ctx, bd, dep_unit.target);
     if (version.empty()) {
       continue;
     }

@@ -14,18 +14,6 @@ namespace actions {
 
 namespace {
 
-// Like upstream's `find DIR/* -maxdepth 0 -type d`: hidden entries (our
-// leftovers of interrupted deletes) do not count.
-bool has_subdirectory(const std::string& dir) {
-  for (const auto& name : util::list_dir(dir)) {
-    if (name[0] != '.' && !util::is_symlink(dir + "/" + name) &&
-        util::is_dir(dir + "/" + name)) {
-      return true;
-    }
-  }
-  return false;
-}
-
 void check_pair(core::Context& ctx, const std::string& action) {
   Unit first = make_unit(ctx, {});
   check_module_args(ctx, action, first);
@@ -82,7 +70,7 @@ void do_unbuild(core::Context& ctx, Unit& unit) {
       core::base_dir(ctx, unit.module, unit.version, unit.target));
   std::string kdir =
       core::version_dir(ctx, unit.module, unit.version) + "/" + unit.target.kernel;
-  if (!has_subdirectory(kdir)) {
+  if (!core::has_visible_subdirectory(kdir)) {
     util::remove_all(kdir);
   }
 }

@@ -18,18 +18,6 @@ namespace actions {
 
 namespace {
 
-// Like upstream's `find DIR/* -maxdepth 0 -type d`: hidden entries (our
-// leftovers of interrupted deletes) do not count.
-bool has_subdirectory(const std::string& dir) {
-  for (const auto& name : util::list_dir(dir)) {
-    if (name[0] != '.' && !util::is_symlink(dir + "/" + name) &&
-        util::is_dir(dir + "/" + name)) {
-      return true;
-    }
-  }
-  return false;
-}
-
 // rmdir -p --ignore-fail-on-non-empty of `rel` below root.
 void remove_empty_parents(const std::string& root, std::string rel) {
   while (!rel.empty() && rel[0] == '/') {
@@ -192,11 +180,11 @@ void do_uninstall(core::Context& ctx, Unit& unit) {
     ctx.out.line("Removing original module(s) from DKMS tree for kernel " + ka.kernel +
                  " (" + ka.arch + ")");
     util::remove_all(orig);
-    if (!has_subdirectory(orig_root + "/" + ka.kernel)) {
+    if (!core::has_visible_subdirectory(orig_root + "/" + ka.kernel)) {
       util::remove_all(orig_root + "/" + ka.kernel);
     }
   }
-  if (!has_subdirectory(orig_root)) {
+  if (!core::has_visible_subdirectory(orig_root)) {
     util::remove_all(orig_root);
   }
 }

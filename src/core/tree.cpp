@@ -1,5 +1,6 @@
 #include "core/tree.hpp"
 
+#include "core/version.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
 
@@ -210,6 +211,27 @@ std::vector<StatusEntry> module_status(const Context& ctx, const std::string& mp
     }
   }
   return out;
+}
+
+std::string newest_version(const Context& ctx, const std::string& name,
+                           const KernelArch& ka) {
+  std::string best;
+  for (const auto& e : module_status(ctx, name, "*", ka.kernel, ka.arch)) {
+    if (best.empty() || filevercmp(e.version, best) > 0) {
+      best = e.version;
+    }
+  }
+  return best;
+}
+
+bool has_visible_subdirectory(const std::string& dir) {
+  for (const auto& name : util::list_dir(dir)) {
+    std::string path = dir + "/" + name;
+    if (name[0] != '.' && !util::is_symlink(path) && util::is_dir(path)) {
+      return true;
+    }
+  }
+  return false;
 }
 
 } // namespace core

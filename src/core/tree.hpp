@@ -62,4 +62,12 @@ std::vector<StatusEntry> module_status(const Context& ctx, const std::string& mp
                                        const std::string& kpat = {},
                                        const std::string& apat = {});
 
+// Highest version (sort -V) of module `name` in any state for K/A, or "".
+std::string newest_version(const Context& ctx, const std::string& name,
+                           const KernelArch& ka);
+
+// Like upstream's `find DIR/* -maxdepth 0 -type d`: a real (not symlinked)
+// subdirectory whose name does not start with a dot.
+bool has_visible_subdirectory(const std::string& dir);
+
 } // namespace core
