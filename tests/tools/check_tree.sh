@@ -184,6 +184,8 @@ done < <(find "$DT" "$ST" "$IT" \( -path "$IT/*/build" -prune \) -o -name '*.dkm
 # 5. Archived originals have an .origin naming a place in IT/K.
 for f in "$DT"/*/original_module/*/*/*; do
     [[ $f == *.origin ]] && continue
+    # A temporary file of a cut-short write is rule 4's business.
+    [[ $f == *.dkms-tmp.* ]] && continue
     rest=${f%/*}
     rest=${rest%/*}
     k=${rest##*/}
