@@ -1,5 +1,6 @@
 #include "core/archive.hpp"
 
+#include "core/dynlib.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
 
@@ -17,6 +18,46 @@
 namespace core {
 
 namespace {
+
+// libarchive (and the many libraries it pulls in) is opened only when a
+// tarball is read or written.
+// clang-format off
+#define DKMS_ARCHIVE_SYMBOLS(X)                                                          \
+  X(archive_entry_copy_gname) X(archive_entry_copy_hardlink)                             \
+  X(archive_entry_copy_pathname) X(archive_entry_copy_sourcepath)                        \
+  X(archive_entry_copy_uname) X(archive_entry_filetype) X(archive_entry_free)            \
+  X(archive_entry_hardlink) X(archive_entry_linkify)                                     \
+  X(archive_entry_linkresolver_free) X(archive_entry_linkresolver_new)                   \
+  X(archive_entry_linkresolver_set_strategy) X(archive_entry_new)                        \
+  X(archive_entry_pathname) X(archive_entry_perm) X(archive_entry_set_filetype)          \
+  X(archive_entry_set_gid) X(archive_entry_set_mtime) X(archive_entry_set_perm)          \
+  X(archive_entry_set_size) X(archive_entry_set_uid) X(archive_entry_size)               \
+  X(archive_entry_size_is_set) X(archive_entry_symlink) X(archive_error_string)          \
+  X(archive_format) X(archive_read_data_block) X(archive_read_disk_entry_from_file)      \
+  X(archive_read_disk_gname) X(archive_read_disk_new)                                    \
+  X(archive_read_disk_set_standard_lookup) X(archive_read_disk_set_symlink_physical)     \
+  X(archive_read_disk_uname) X(archive_read_free) X(archive_read_new)                    \
+  X(archive_read_next_header) X(archive_read_open_filename)                              \
+  X(archive_read_open_memory) X(archive_read_support_filter_bzip2)                       \
+  X(archive_read_support_filter_compress) X(archive_read_support_filter_gzip)            \
+  X(archive_read_support_filter_lz4) X(archive_read_support_filter_lzip)                 \
+  X(archive_read_support_filter_lzma) X(archive_read_support_filter_xz)                  \
+  X(archive_read_support_filter_zstd) X(archive_read_support_format_gnutar)              \
+  X(archive_read_support_format_tar) X(archive_write_add_filter_bzip2)                   \
+  X(archive_write_add_filter_compress) X(archive_write_add_filter_gzip)                  \
+  X(archive_write_add_filter_lz4) X(archive_write_add_filter_lzip)                       \
+  X(archive_write_add_filter_lzma) X(archive_write_add_filter_xz)                        \
+  X(archive_write_add_filter_zstd) X(archive_write_close) X(archive_write_data)          \
+  X(archive_write_data_block) X(archive_write_disk_new)                                  \
+  X(archive_write_disk_set_options) X(archive_write_finish_entry)                        \
+  X(archive_write_free) X(archive_write_header) X(archive_write_new)                     \
+  X(archive_write_open_fd) X(archive_write_set_format_gnutar)
+// clang-format on
+DKMS_DYNLIB_API(ArchiveApi, DKMS_ARCHIVE_SYMBOLS)
+
+const ArchiveApi& la() {
+  return dynlib::api<ArchiveApi>(DKMS_SONAME_LIBARCHIVE, "tarballs");
+}
 
 std::vector<std::string> components(const std::string& path) {
   std::vector<std::string> out;
@@ -39,7 +80,7 @@ std::string join(const std::vector<std::string>& parts, size_t count) {
 using ArchivePtr = std::unique_ptr<struct archive, int (*)(struct archive*)>;
 
 std::string archive_message(struct archive* a) {
-  const char* s = archive_error_string(a);
+  const char* s = la().archive_error_string(a);
   return s != nullptr ? s : "unknown libarchive error";
 }
 
@@ -51,21 +92,21 @@ int add_filter(struct archive* a, TarFilter f) {
   case TarFilter::none:
     return ARCHIVE_OK;
   case TarFilter::gzip:
-    return archive_write_add_filter_gzip(a);
+    return la().archive_write_add_filter_gzip(a);
   case TarFilter::bzip2:
-    return archive_write_add_filter_bzip2(a);
+    return la().archive_write_add_filter_bzip2(a);
   case TarFilter::xz:
-    return archive_write_add_filter_xz(a);
+    return la().archive_write_add_filter_xz(a);
   case TarFilter::lzma:
-    return archive_write_add_filter_lzma(a);
+    return la().archive_write_add_filter_lzma(a);
   case TarFilter::lzip:
-    return archive_write_add_filter_lzip(a);
+    return la().archive_write_add_filter_lzip(a);
   case TarFilter::zstd:
-    return archive_write_add_filter_zstd(a);
+    return la().archive_write_add_filter_zstd(a);
   case TarFilter::lz4:
-    return archive_write_add_filter_lz4(a);
+    return la().archive_write_add_filter_lz4(a);
   case TarFilter::compress:
-    return archive_write_add_filter_compress(a);
+    return la().archive_write_add_filter_compress(a);
   }
   return ARCHIVE_FATAL;
 }
@@ -73,10 +114,10 @@ int add_filter(struct archive* a, TarFilter f) {
 class TarWriter {
 public:
   TarWriter(struct archive* out, struct archive* disk)
-      : m_out(out), m_disk(disk), m_links(archive_entry_linkresolver_new()) {
-    archive_entry_linkresolver_set_strategy(m_links, archive_format(out));
+      : m_out(out), m_disk(disk), m_links(la().archive_entry_linkresolver_new()) {
+    la().archive_entry_linkresolver_set_strategy(m_links, la().archive_format(out));
   }
-  ~TarWriter() { archive_entry_linkresolver_free(m_links); }
+  ~TarWriter() { la().archive_entry_linkresolver_free(m_links); }
   TarWriter(const TarWriter&) = delete;
   TarWriter& operator=(const TarWriter&) = delete;
 
@@ -88,47 +129,49 @@ public:
       }
       return from_disk(m.disk_path, m.name, st);
     }
-    struct archive_entry* e = archive_entry_new();
-    archive_entry_copy_pathname(e, m.name.c_str());
-    archive_entry_set_filetype(e, m.is_dir ? AE_IFDIR : AE_IFREG);
-    archive_entry_set_perm(e, m.mode);
-    archive_entry_set_size(e, m.is_dir ? 0 : static_cast<la_int64_t>(m.content.size()));
-    archive_entry_set_mtime(e, time(nullptr), 0);
-    archive_entry_set_uid(e, geteuid());
-    archive_entry_set_gid(e, getegid());
-    archive_entry_copy_uname(e, archive_read_disk_uname(m_disk, geteuid()));
-    archive_entry_copy_gname(e, archive_read_disk_gname(m_disk, getegid()));
+    struct archive_entry* e = la().archive_entry_new();
+    la().archive_entry_copy_pathname(e, m.name.c_str());
+    la().archive_entry_set_filetype(e, m.is_dir ? AE_IFDIR : AE_IFREG);
+    la().archive_entry_set_perm(e, m.mode);
+    la().archive_entry_set_size(e,
+                                m.is_dir ? 0 : static_cast<la_int64_t>(m.content.size()));
+    la().archive_entry_set_mtime(e, time(nullptr), 0);
+    la().archive_entry_set_uid(e, geteuid());
+    la().archive_entry_set_gid(e, getegid());
+    la().archive_entry_copy_uname(e, la().archive_read_disk_uname(m_disk, geteuid()));
+    la().archive_entry_copy_gname(e, la().archive_read_disk_gname(m_disk, getegid()));
     auto err = write_entry(e, m.content);
-    archive_entry_free(e);
+    la().archive_entry_free(e);
     return err;
   }
 
 private:
   std::optional<std::string> from_disk(const std::string& path, const std::string& name,
                                        const struct stat& st) {
-    struct archive_entry* e = archive_entry_new();
-    archive_entry_copy_sourcepath(e, path.c_str());
-    archive_entry_copy_pathname(e, name.c_str());
-    if (archive_read_disk_entry_from_file(m_disk, e, -1, &st) < ARCHIVE_WARN) {
+    struct archive_entry* e = la().archive_entry_new();
+    la().archive_entry_copy_sourcepath(e, path.c_str());
+    la().archive_entry_copy_pathname(e, name.c_str());
+    if (la().archive_read_disk_entry_from_file(m_disk, e, -1, &st) < ARCHIVE_WARN) {
       std::string msg = path + ": " + archive_message(m_disk);
-      archive_entry_free(e);
+      la().archive_entry_free(e);
       return msg;
     }
     if (S_ISREG(st.st_mode)) {
       // With tar's strategy the resolver never defers an entry: it marks a
       // second name of an already archived file as a hard link to it.
       struct archive_entry* spare = nullptr;
-      archive_entry_linkify(m_links, &e, &spare);
-      bool data = archive_entry_hardlink(e) == nullptr && archive_entry_size(e) > 0;
+      la().archive_entry_linkify(m_links, &e, &spare);
+      bool data =
+          la().archive_entry_hardlink(e) == nullptr && la().archive_entry_size(e) > 0;
       auto err = data ? write_file_entry(e, path) : write_entry(e, {});
-      archive_entry_free(e);
+      la().archive_entry_free(e);
       if (spare != nullptr) {
-        archive_entry_free(spare);
+        la().archive_entry_free(spare);
       }
       return err;
     }
     auto err = write_entry(e, {});
-    archive_entry_free(e);
+    la().archive_entry_free(e);
     if (!err && S_ISDIR(st.st_mode)) {
       for (const auto& child : util::list_dir(path)) {
         struct stat cst;
@@ -146,11 +189,11 @@ private:
 
   std::optional<std::string> write_entry(struct archive_entry* e,
                                          const std::string& content) {
-    if (archive_write_header(m_out, e) < ARCHIVE_WARN) {
+    if (la().archive_write_header(m_out, e) < ARCHIVE_WARN) {
       return archive_message(m_out);
     }
     if (!content.empty() &&
-        archive_write_data(m_out, content.data(), content.size()) < 0) {
+        la().archive_write_data(m_out, content.data(), content.size()) < 0) {
       return archive_message(m_out);
     }
     return std::nullopt;
@@ -164,7 +207,7 @@ private:
     }
     // Archive exactly the size the header announced, even if the file
     // changed meanwhile.
-    data->resize(static_cast<size_t>(archive_entry_size(e)), '\0');
+    data->resize(static_cast<size_t>(la().archive_entry_size(e)), '\0');
     return write_entry(e, *data);
   }
 
@@ -238,8 +281,9 @@ private:
 class Extractor {
 public:
   Extractor(struct archive* in, const ExtractLimits& limits)
-      : m_in(in), m_out(archive_write_disk_new(), archive_write_free), m_limits(limits) {
-    archive_write_disk_set_options(
+      : m_in(in), m_out(la().archive_write_disk_new(), la().archive_write_free),
+        m_limits(limits) {
+    la().archive_write_disk_set_options(
         m_out.get(),
         ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
             ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS);
@@ -248,7 +292,7 @@ public:
   std::optional<ExtractError> run() {
     for (;;) {
       struct archive_entry* e = nullptr;
-      int r = archive_read_next_header(m_in, &e);
+      int r = la().archive_read_next_header(m_in, &e);
       if (r == ARCHIVE_EOF) {
         break;
       }
@@ -259,7 +303,7 @@ public:
         return err;
       }
     }
-    if (archive_write_close(m_out.get()) < ARCHIVE_WARN) {
+    if (la().archive_write_close(m_out.get()) < ARCHIVE_WARN) {
       return ExtractError{{}, archive_message(m_out.get())};
     }
     return std::nullopt;
@@ -267,7 +311,7 @@ public:
 
 private:
   std::optional<ExtractError> entry(struct archive_entry* e) {
-    const char* raw_c = archive_entry_pathname(e);
+    const char* raw_c = la().archive_entry_pathname(e);
     std::string raw = raw_c != nullptr ? raw_c : "";
     auto refuse = [&raw](const std::string& why) {
       return std::optional<ExtractError>(ExtractError{raw, why});
@@ -288,8 +332,8 @@ private:
     case NameProblem::none:
       break;
     }
-    auto type = archive_entry_filetype(e);
-    const char* hardlink = archive_entry_hardlink(e);
+    auto type = la().archive_entry_filetype(e);
+    const char* hardlink = la().archive_entry_hardlink(e);
     if (name.empty()) {
       // The archive's "./": our directory already exists, keep its mode.
       if (type == AE_IFDIR && hardlink == nullptr) {
@@ -322,14 +366,14 @@ private:
         return refuse(std::string("is a hard link to ") + hardlink +
                       ", which is not a regular file earlier in the archive");
       }
-      archive_entry_copy_hardlink(e, target.c_str());
+      la().archive_entry_copy_hardlink(e, target.c_str());
     } else {
       switch (type) {
       case AE_IFREG:
       case AE_IFDIR:
         break;
       case AE_IFLNK: {
-        const char* t = archive_entry_symlink(e);
+        const char* t = la().archive_entry_symlink(e);
         link_target = t != nullptr ? t : "";
         if (link_target.empty()) {
           return refuse("is a symbolic link without a target");
@@ -354,25 +398,25 @@ private:
         return refuse("has an unsupported file type");
       }
     }
-    auto perm = archive_entry_perm(e);
+    auto perm = la().archive_entry_perm(e);
     if (is_dir) {
       // Setgid directories are common and harmless; owner access keeps the
       // extraction removable by a non-root caller.
-      archive_entry_set_perm(e, (perm & ~mode_t{S_ISUID | S_ISGID}) | S_IRWXU);
+      la().archive_entry_set_perm(e, (perm & ~mode_t{S_ISUID | S_ISGID}) | S_IRWXU);
     } else if ((perm & (S_ISUID | S_ISGID)) != 0 && type != AE_IFLNK) {
       return refuse("has the setuid or setgid bit set");
     }
     std::uint64_t declared = 0;
-    if (type == AE_IFREG && hardlink == nullptr && archive_entry_size_is_set(e) &&
-        archive_entry_size(e) > 0) {
-      declared = static_cast<std::uint64_t>(archive_entry_size(e));
+    if (type == AE_IFREG && hardlink == nullptr && la().archive_entry_size_is_set(e) &&
+        la().archive_entry_size(e) > 0) {
+      declared = static_cast<std::uint64_t>(la().archive_entry_size(e));
     }
     if (declared > m_limits.max_bytes || m_bytes + declared > m_limits.max_bytes) {
       return refuse("would make the extracted data exceed " +
                     limit_text(m_limits.max_bytes) + " (decompression bomb?)");
     }
-    archive_entry_copy_pathname(e, name.c_str());
-    if (archive_write_header(m_out.get(), e) < ARCHIVE_WARN) {
+    la().archive_entry_copy_pathname(e, name.c_str());
+    if (la().archive_write_header(m_out.get(), e) < ARCHIVE_WARN) {
       return refuse("could not be extracted: " + archive_message(m_out.get()));
     }
     if (type == AE_IFREG && hardlink == nullptr) {
@@ -380,7 +424,7 @@ private:
         return err;
       }
     }
-    if (archive_write_finish_entry(m_out.get()) < ARCHIVE_WARN) {
+    if (la().archive_write_finish_entry(m_out.get()) < ARCHIVE_WARN) {
       return refuse("could not be extracted: " + archive_message(m_out.get()));
     }
     m_seen.insert(name);
@@ -401,7 +445,7 @@ private:
       const void* buf = nullptr;
       size_t size = 0;
       la_int64_t offset = 0;
-      int r = archive_read_data_block(m_in, &buf, &size, &offset);
+      int r = la().archive_read_data_block(m_in, &buf, &size, &offset);
       if (r == ARCHIVE_EOF) {
         return std::nullopt;
       }
@@ -414,7 +458,7 @@ private:
                                      limit_text(m_limits.max_bytes) +
                                      " (decompression bomb?)"};
       }
-      if (archive_write_data_block(m_out.get(), buf, size, offset) < ARCHIVE_WARN) {
+      if (la().archive_write_data_block(m_out.get(), buf, size, offset) < ARCHIVE_WARN) {
         return ExtractError{raw,
                             "could not be extracted: " + archive_message(m_out.get())};
       }
@@ -434,19 +478,19 @@ private:
 };
 
 ArchivePtr new_reader() {
-  ArchivePtr in(archive_read_new(), archive_read_free);
+  ArchivePtr in(la().archive_read_new(), la().archive_read_free);
   // Only tar, and only filters built into libarchive: no external
   // decompressor programs ever run on untrusted input.
-  archive_read_support_format_tar(in.get());
-  archive_read_support_format_gnutar(in.get());
-  archive_read_support_filter_gzip(in.get());
-  archive_read_support_filter_bzip2(in.get());
-  archive_read_support_filter_xz(in.get());
-  archive_read_support_filter_lzma(in.get());
-  archive_read_support_filter_lzip(in.get());
-  archive_read_support_filter_zstd(in.get());
-  archive_read_support_filter_lz4(in.get());
-  archive_read_support_filter_compress(in.get());
+  la().archive_read_support_format_tar(in.get());
+  la().archive_read_support_format_gnutar(in.get());
+  la().archive_read_support_filter_gzip(in.get());
+  la().archive_read_support_filter_bzip2(in.get());
+  la().archive_read_support_filter_xz(in.get());
+  la().archive_read_support_filter_lzma(in.get());
+  la().archive_read_support_filter_lzip(in.get());
+  la().archive_read_support_filter_zstd(in.get());
+  la().archive_read_support_filter_lz4(in.get());
+  la().archive_read_support_filter_compress(in.get());
   return in;
 }
 
@@ -558,13 +602,13 @@ std::optional<std::string> write_tarball(const std::string& path,
   fchmod(fd, 0666 & ~mask);
   std::optional<std::string> err;
   {
-    ArchivePtr out(archive_write_new(), archive_write_free);
-    ArchivePtr disk(archive_read_disk_new(), archive_read_free);
-    archive_read_disk_set_standard_lookup(disk.get());
-    archive_read_disk_set_symlink_physical(disk.get());
-    archive_write_set_format_gnutar(out.get());
+    ArchivePtr out(la().archive_write_new(), la().archive_write_free);
+    ArchivePtr disk(la().archive_read_disk_new(), la().archive_read_free);
+    la().archive_read_disk_set_standard_lookup(disk.get());
+    la().archive_read_disk_set_symlink_physical(disk.get());
+    la().archive_write_set_format_gnutar(out.get());
     if (add_filter(out.get(), tar_filter_for_name(path)) < ARCHIVE_WARN ||
-        archive_write_open_fd(out.get(), fd) != ARCHIVE_OK) {
+        la().archive_write_open_fd(out.get(), fd) != ARCHIVE_OK) {
       err = archive_message(out.get());
     }
     if (!err) {
@@ -575,7 +619,7 @@ std::optional<std::string> write_tarball(const std::string& path,
         }
       }
     }
-    if (!err && archive_write_close(out.get()) != ARCHIVE_OK) {
+    if (!err && la().archive_write_close(out.get()) != ARCHIVE_OK) {
       err = archive_message(out.get());
     }
   }
@@ -596,7 +640,7 @@ std::optional<ExtractError> extract_archive(const std::string& path,
                                             const std::string& dest,
                                             const ExtractLimits& limits) {
   ArchivePtr in = new_reader();
-  if (archive_read_open_filename(in.get(), path.c_str(), 65536) != ARCHIVE_OK) {
+  if (la().archive_read_open_filename(in.get(), path.c_str(), 65536) != ARCHIVE_OK) {
     return ExtractError{{}, archive_message(in.get())};
   }
   return extract_opened(in.get(), dest, limits);
@@ -606,7 +650,7 @@ std::optional<ExtractError> extract_archive_memory(const void* data, std::size_t
                                                    const std::string& dest,
                                                    const ExtractLimits& limits) {
   ArchivePtr in = new_reader();
-  if (archive_read_open_memory(in.get(), data, size) != ARCHIVE_OK) {
+  if (la().archive_read_open_memory(in.get(), data, size) != ARCHIVE_OK) {
     return ExtractError{{}, archive_message(in.get())};
   }
   return extract_opened(in.get(), dest, limits);

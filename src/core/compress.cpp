@@ -1,5 +1,6 @@
 #include "core/compress.hpp"
 
+#include "core/dynlib.hpp"
 #include "core/subprocess.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
@@ -16,6 +17,33 @@
 namespace core {
 
 namespace {
+
+// Each library is opened only when its format is first used.
+// clang-format off
+#define DKMS_ZLIB_SYMBOLS(X)                                                             \
+  X(inflateInit2_) X(inflate) X(inflateReset) X(inflateEnd) X(deflateInit2_)             \
+  X(deflateSetHeader) X(deflateBound) X(deflate) X(deflateEnd)
+#define DKMS_LZMA_SYMBOLS(X)                                                             \
+  X(lzma_stream_decoder) X(lzma_code) X(lzma_end) X(lzma_lzma_preset)                    \
+  X(lzma_stream_encoder) X(lzma_stream_buffer_bound)
+#define DKMS_ZSTD_SYMBOLS(X)                                                             \
+  X(ZSTD_createDCtx) X(ZSTD_decompressStream) X(ZSTD_isError) X(ZSTD_freeDCtx)           \
+  X(ZSTD_createCCtx) X(ZSTD_CCtx_setParameter) X(ZSTD_compressBound)                     \
+  X(ZSTD_compress2) X(ZSTD_freeCCtx)
+// clang-format on
+DKMS_DYNLIB_API(ZlibApi, DKMS_ZLIB_SYMBOLS)
+DKMS_DYNLIB_API(LzmaApi, DKMS_LZMA_SYMBOLS)
+DKMS_DYNLIB_API(ZstdApi, DKMS_ZSTD_SYMBOLS)
+
+const ZlibApi& zlib() {
+  return dynlib::api<ZlibApi>(DKMS_SONAME_ZLIB, "gzip compression");
+}
+const LzmaApi& liblzma() {
+  return dynlib::api<LzmaApi>(DKMS_SONAME_LIBLZMA, "xz compression");
+}
+const ZstdApi& libzstd() {
+  return dynlib::api<ZstdApi>(DKMS_SONAME_LIBZSTD, "zstd compression");
+}
 
 struct Format {
   Compression type;
@@ -57,9 +85,11 @@ bool grow(std::string& out, size_t used, size_t max_output) {
 }
 
 std::optional<std::string> gunzip(std::string_view data, size_t max_output) {
+  const ZlibApi& z = zlib();
   z_stream zs{};
   // 16 + MAX_WBITS: gzip wrapper only.
-  if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) {
+  if (z.inflateInit2_(&zs, 16 + MAX_WBITS, ZLIB_VERSION,
+                      static_cast<int>(sizeof(z_stream))) != Z_OK) {
     return std::nullopt;
   }
   std::string out;
@@ -73,7 +103,7 @@ std::optional<std::string> gunzip(std::string_view data, size_t max_output) {
     }
     zs.next_out = reinterpret_cast<Bytef*>(out.data() + used);
     zs.avail_out = static_cast<uInt>(k_chunk);
-    int rc = inflate(&zs, Z_NO_FLUSH);
+    int rc = z.inflate(&zs, Z_NO_FLUSH);
     used = out.size() - zs.avail_out;
     if (rc == Z_STREAM_END) {
       // gzip(1) accepts concatenated members.
@@ -81,7 +111,7 @@ std::optional<std::string> gunzip(std::string_view data, size_t max_output) {
         ok = true;
         break;
       }
-      if (inflateReset(&zs) != Z_OK) {
+      if (z.inflateReset(&zs) != Z_OK) {
         break;
       }
       continue;
@@ -90,7 +120,7 @@ std::optional<std::string> gunzip(std::string_view data, size_t max_output) {
       break; // corrupt, or truncated (no progress possible)
     }
   }
-  inflateEnd(&zs);
+  z.inflateEnd(&zs);
   if (!ok || used > max_output) {
     return std::nullopt;
   }
@@ -99,8 +129,9 @@ std::optional<std::string> gunzip(std::string_view data, size_t max_output) {
 }
 
 std::optional<std::string> unxz(std::string_view data, size_t max_output) {
+  const LzmaApi& lz = liblzma();
   lzma_stream ls = LZMA_STREAM_INIT;
-  if (lzma_stream_decoder(&ls, UINT64_MAX, LZMA_CONCATENATED) != LZMA_OK) {
+  if (lz.lzma_stream_decoder(&ls, UINT64_MAX, LZMA_CONCATENATED) != LZMA_OK) {
     return std::nullopt;
   }
   std::string out;
@@ -114,7 +145,7 @@ std::optional<std::string> unxz(std::string_view data, size_t max_output) {
     }
     ls.next_out = reinterpret_cast<uint8_t*>(out.data() + used);
     ls.avail_out = k_chunk;
-    lzma_ret rc = lzma_code(&ls, LZMA_FINISH);
+    lzma_ret rc = lz.lzma_code(&ls, LZMA_FINISH);
     used = out.size() - ls.avail_out;
     if (rc == LZMA_STREAM_END) {
       ok = true;
@@ -124,7 +155,7 @@ std::optional<std::string> unxz(std::string_view data, size_t max_output) {
       break;
     }
   }
-  lzma_end(&ls);
+  lz.lzma_end(&ls);
   if (!ok || used > max_output) {
     return std::nullopt;
   }
@@ -133,7 +164,8 @@ std::optional<std::string> unxz(std::string_view data, size_t max_output) {
 }
 
 std::optional<std::string> unzstd(std::string_view data, size_t max_output) {
-  ZSTD_DCtx* dctx = ZSTD_createDCtx();
+  const ZstdApi& zst = libzstd();
+  ZSTD_DCtx* dctx = zst.ZSTD_createDCtx();
   if (dctx == nullptr) {
     return std::nullopt;
   }
@@ -150,14 +182,14 @@ std::optional<std::string> unzstd(std::string_view data, size_t max_output) {
     }
     ZSTD_outBuffer ob{out.data() + used, k_chunk, 0};
     size_t before_in = in.pos;
-    last = ZSTD_decompressStream(dctx, &ob, &in);
+    last = zst.ZSTD_decompressStream(dctx, &ob, &in);
     used += ob.pos;
-    if (ZSTD_isError(last) || (ob.pos == 0 && in.pos == before_in && last != 0)) {
+    if (zst.ZSTD_isError(last) || (ob.pos == 0 && in.pos == before_in && last != 0)) {
       ok = false; // corrupt, or truncated input that can make no progress
       break;
     }
   }
-  ZSTD_freeDCtx(dctx);
+  zst.ZSTD_freeDCtx(dctx);
   if (!ok || used > max_output) {
     return std::nullopt;
   }
@@ -167,8 +199,10 @@ std::optional<std::string> unzstd(std::string_view data, size_t max_output) {
 
 std::optional<std::string> gzip_bytes(const std::string& data, const std::string& name,
                                       time_t mtime) {
+  const ZlibApi& z = zlib();
   z_stream zs{};
-  if (deflateInit2(&zs, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+  if (z.deflateInit2_(&zs, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY,
+                      ZLIB_VERSION, static_cast<int>(sizeof(z_stream))) != Z_OK) {
     return std::nullopt;
   }
   // Name and time in the header, as gzip(1) writes them.
@@ -177,16 +211,16 @@ std::optional<std::string> gzip_bytes(const std::string& data, const std::string
   header.name = reinterpret_cast<Bytef*>(name_z.data());
   header.time = static_cast<uLong>(mtime);
   header.os = 3; // Unix
-  deflateSetHeader(&zs, &header);
-  std::string out(deflateBound(&zs, static_cast<uLong>(data.size())) + name.size() + 32,
+  z.deflateSetHeader(&zs, &header);
+  std::string out(z.deflateBound(&zs, static_cast<uLong>(data.size())) + name.size() + 32,
                   '\0');
   zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
   zs.avail_in = static_cast<uInt>(data.size());
   zs.next_out = reinterpret_cast<Bytef*>(out.data());
   zs.avail_out = static_cast<uInt>(out.size());
-  int rc = deflate(&zs, Z_FINISH);
+  int rc = z.deflate(&zs, Z_FINISH);
   out.resize(zs.total_out);
-  deflateEnd(&zs);
+  z.deflateEnd(&zs);
   if (rc != Z_STREAM_END) {
     return std::nullopt;
   }
@@ -194,25 +228,26 @@ std::optional<std::string> gzip_bytes(const std::string& data, const std::string
 }
 
 std::optional<std::string> xz_bytes(const std::string& data) {
+  const LzmaApi& lz = liblzma();
   // The in-kernel xz decoder wants CRC32 (or none) and a small dictionary.
   lzma_options_lzma lzma{};
-  if (lzma_lzma_preset(&lzma, 6) != 0) {
+  if (lz.lzma_lzma_preset(&lzma, 6) != 0) {
     return std::nullopt;
   }
   lzma.dict_size = 1U << 20;
   lzma_filter filters[] = {{LZMA_FILTER_LZMA2, &lzma}, {LZMA_VLI_UNKNOWN, nullptr}};
   lzma_stream ls = LZMA_STREAM_INIT;
-  if (lzma_stream_encoder(&ls, filters, LZMA_CHECK_CRC32) != LZMA_OK) {
+  if (lz.lzma_stream_encoder(&ls, filters, LZMA_CHECK_CRC32) != LZMA_OK) {
     return std::nullopt;
   }
-  std::string out(lzma_stream_buffer_bound(data.size()), '\0');
+  std::string out(lz.lzma_stream_buffer_bound(data.size()), '\0');
   ls.next_in = reinterpret_cast<const uint8_t*>(data.data());
   ls.avail_in = data.size();
   ls.next_out = reinterpret_cast<uint8_t*>(out.data());
   ls.avail_out = out.size();
-  lzma_ret rc = lzma_code(&ls, LZMA_FINISH);
+  lzma_ret rc = lz.lzma_code(&ls, LZMA_FINISH);
   out.resize(ls.total_out);
-  lzma_end(&ls);
+  lz.lzma_end(&ls);
   if (rc != LZMA_STREAM_END) {
     return std::nullopt;
   }
@@ -220,17 +255,18 @@ std::optional<std::string> xz_bytes(const std::string& data) {
 }
 
 std::optional<std::string> zstd_bytes(const std::string& data) {
-  ZSTD_CCtx* cctx = ZSTD_createCCtx();
+  const ZstdApi& zst = libzstd();
+  ZSTD_CCtx* cctx = zst.ZSTD_createCCtx();
   if (cctx == nullptr) {
     return std::nullopt;
   }
   // Level 3 with a content checksum: what zstd(1) writes by default.
-  ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, 3);
-  ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
-  std::string out(ZSTD_compressBound(data.size()), '\0');
-  size_t n = ZSTD_compress2(cctx, out.data(), out.size(), data.data(), data.size());
-  ZSTD_freeCCtx(cctx);
-  if (ZSTD_isError(n)) {
+  zst.ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, 3);
+  zst.ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
+  std::string out(zst.ZSTD_compressBound(data.size()), '\0');
+  size_t n = zst.ZSTD_compress2(cctx, out.data(), out.size(), data.data(), data.size());
+  zst.ZSTD_freeCCtx(cctx);
+  if (zst.ZSTD_isError(n)) {
     return std::nullopt;
   }
   out.resize(n);

@@ -1,6 +1,7 @@
 #include "core/sign.hpp"
 
 #include "core/dkms_conf.hpp"
+#include "core/dynlib.hpp"
 #include "core/kernel.hpp"
 #include "core/subprocess.hpp"
 #include "util/fs.hpp"
@@ -80,21 +81,40 @@ ProcessResult run_to_output(Output& out, ProcessSpec spec) {
   return r;
 }
 
-template <typename T, void (*Free)(T*)> struct Deleter {
-  void operator()(T* p) const { Free(p); }
+// libcrypto is opened only when a key pair has to be generated.
+// clang-format off
+#define DKMS_CRYPTO_SYMBOLS(X)                                                           \
+  X(EVP_PKEY_free) X(X509_free) X(BIO_free_all) X(BN_free) X(X509_EXTENSION_free)        \
+  X(X509V3_set_ctx) X(X509V3_EXT_conf_nid) X(X509_add_ext) X(EVP_PKEY_Q_keygen)          \
+  X(X509_new) X(BN_new) X(X509_set_version) X(BN_rand) X(BN_to_ASN1_INTEGER)            \
+  X(X509_get_serialNumber) X(X509_get_subject_name) X(X509_NAME_add_entry_by_txt)        \
+  X(X509_set_issuer_name) X(X509_gmtime_adj) X(X509_getm_notBefore) X(X509_time_adj_ex) \
+  X(X509_getm_notAfter) X(X509_set_pubkey) X(X509_sign) X(EVP_sha256) X(BIO_new)        \
+  X(BIO_s_mem) X(PEM_write_bio_PrivateKey) X(BIO_ctrl) X(OPENSSL_cleanse) X(i2d_X509)
+// clang-format on
+DKMS_DYNLIB_API(CryptoApi, DKMS_CRYPTO_SYMBOLS)
+
+const CryptoApi& libcrypto() {
+  return dynlib::api<CryptoApi>(DKMS_SONAME_LIBCRYPTO, "module signing keys");
+}
+
+// Free is the CryptoApi member holding the library's free function.
+template <typename T, void (*CryptoApi::*Free)(T*)> struct Deleter {
+  void operator()(T* p) const { (libcrypto().*Free)(p); }
 };
-using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
-using X509Ptr = std::unique_ptr<X509, Deleter<X509, X509_free>>;
-using BioPtr = std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>>;
-using BnPtr = std::unique_ptr<BIGNUM, Deleter<BIGNUM, BN_free>>;
-using ExtPtr =
-    std::unique_ptr<X509_EXTENSION, Deleter<X509_EXTENSION, X509_EXTENSION_free>>;
+using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, &CryptoApi::EVP_PKEY_free>>;
+using X509Ptr = std::unique_ptr<X509, Deleter<X509, &CryptoApi::X509_free>>;
+using BioPtr = std::unique_ptr<BIO, Deleter<BIO, &CryptoApi::BIO_free_all>>;
+using BnPtr = std::unique_ptr<BIGNUM, Deleter<BIGNUM, &CryptoApi::BN_free>>;
+using ExtPtr = std::unique_ptr<X509_EXTENSION,
+                               Deleter<X509_EXTENSION, &CryptoApi::X509_EXTENSION_free>>;
 
 bool add_extension(X509* cert, int nid, const char* value) {
+  const CryptoApi& ssl = libcrypto();
   X509V3_CTX v3;
-  X509V3_set_ctx(&v3, cert, cert, nullptr, nullptr, 0);
-  ExtPtr ext(X509V3_EXT_conf_nid(nullptr, &v3, nid, value));
-  return ext && X509_add_ext(cert, ext.get(), -1) == 1;
+  ssl.X509V3_set_ctx(&v3, cert, cert, nullptr, nullptr, 0);
+  ExtPtr ext(ssl.X509V3_EXT_conf_nid(nullptr, &v3, nid, value));
+  return ext && ssl.X509_add_ext(cert, ext.get(), -1) == 1;
 }
 
 // What `openssl req -new -x509 -nodes -days 36500 -subj "/CN=DKMS module
@@ -102,26 +122,29 @@ bool add_extension(X509* cert, int nid, const char* value) {
 // produces: a v3 self-signed certificate with a random 159-bit serial and
 // the default v3_ca extensions.
 bool make_certificate(PkeyPtr& key, X509Ptr& cert) {
-  key.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{2048}));
-  cert.reset(X509_new());
-  BnPtr serial(BN_new());
-  if (!key || !cert || !serial || X509_set_version(cert.get(), X509_VERSION_3) != 1 ||
-      BN_rand(serial.get(), 159, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY) != 1 ||
-      BN_to_ASN1_INTEGER(serial.get(), X509_get_serialNumber(cert.get())) == nullptr) {
+  const CryptoApi& ssl = libcrypto();
+  key.reset(ssl.EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{2048}));
+  cert.reset(ssl.X509_new());
+  BnPtr serial(ssl.BN_new());
+  if (!key || !cert || !serial || ssl.X509_set_version(cert.get(), X509_VERSION_3) != 1 ||
+      ssl.BN_rand(serial.get(), 159, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY) != 1 ||
+      ssl.BN_to_ASN1_INTEGER(serial.get(), ssl.X509_get_serialNumber(cert.get())) ==
+          nullptr) {
     return false;
   }
-  X509_NAME* name = X509_get_subject_name(cert.get());
+  X509_NAME* name = ssl.X509_get_subject_name(cert.get());
   const auto* cn = reinterpret_cast<const unsigned char*>("DKMS module signing key");
-  return X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, cn, -1, -1, 0) == 1 &&
-         X509_set_issuer_name(cert.get(), name) == 1 &&
-         X509_gmtime_adj(X509_getm_notBefore(cert.get()), 0) != nullptr &&
-         X509_time_adj_ex(X509_getm_notAfter(cert.get()), 36500, 0, nullptr) != nullptr &&
-         X509_set_pubkey(cert.get(), key.get()) == 1 &&
+  return ssl.X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, cn, -1, -1, 0) == 1 &&
+         ssl.X509_set_issuer_name(cert.get(), name) == 1 &&
+         ssl.X509_gmtime_adj(ssl.X509_getm_notBefore(cert.get()), 0) != nullptr &&
+         ssl.X509_time_adj_ex(ssl.X509_getm_notAfter(cert.get()), 36500, 0, nullptr) !=
+             nullptr &&
+         ssl.X509_set_pubkey(cert.get(), key.get()) == 1 &&
          add_extension(cert.get(), NID_subject_key_identifier, "hash") &&
          add_extension(cert.get(), NID_authority_key_identifier, "keyid:always") &&
          add_extension(cert.get(), NID_basic_constraints, "critical,CA:TRUE") &&
          add_extension(cert.get(), NID_ext_key_usage, "codeSigning") &&
-         X509_sign(cert.get(), key.get(), EVP_sha256()) > 0;
+         ssl.X509_sign(cert.get(), key.get(), ssl.EVP_sha256()) > 0;
 }
 
 // The key never exists with wider permissions than 0600: the temporary
@@ -150,32 +173,34 @@ bool write_private_file(const std::string& path, const std::string& data) {
 
 // Writes a new key (PEM, PKCS#8, unencrypted) and certificate (DER).
 bool generate_key_pair(const std::string& key_path, const std::string& cert_path) {
+  const CryptoApi& ssl = libcrypto();
   PkeyPtr key;
   X509Ptr cert;
   if (!make_certificate(key, cert)) {
     return false;
   }
-  BioPtr pem(BIO_new(BIO_s_mem()));
-  if (!pem || PEM_write_bio_PrivateKey(pem.get(), key.get(), nullptr, nullptr, 0, nullptr,
-                                       nullptr) != 1) {
+  BioPtr pem(ssl.BIO_new(ssl.BIO_s_mem()));
+  if (!pem || ssl.PEM_write_bio_PrivateKey(pem.get(), key.get(), nullptr, nullptr, 0,
+                                           nullptr, nullptr) != 1) {
     return false;
   }
   char* pem_data = nullptr;
-  long pem_len = BIO_get_mem_data(pem.get(), &pem_data);
+  // BIO_get_mem_data() is a macro for this call.
+  long pem_len = ssl.BIO_ctrl(pem.get(), BIO_CTRL_INFO, 0, &pem_data);
   std::string key_text(pem_data, static_cast<size_t>(pem_len));
-  OPENSSL_cleanse(pem_data, static_cast<size_t>(pem_len));
+  ssl.OPENSSL_cleanse(pem_data, static_cast<size_t>(pem_len));
   if (!write_private_file(key_path, key_text)) {
-    OPENSSL_cleanse(key_text.data(), key_text.size());
+    ssl.OPENSSL_cleanse(key_text.data(), key_text.size());
     return false;
   }
-  OPENSSL_cleanse(key_text.data(), key_text.size());
-  int der_len = i2d_X509(cert.get(), nullptr);
+  ssl.OPENSSL_cleanse(key_text.data(), key_text.size());
+  int der_len = ssl.i2d_X509(cert.get(), nullptr);
   if (der_len <= 0) {
     return false;
   }
   std::string der(static_cast<size_t>(der_len), '\0');
   auto* p = reinterpret_cast<unsigned char*>(der.data());
-  return i2d_X509(cert.get(), &p) == der_len &&
+  return ssl.i2d_X509(cert.get(), &p) == der_len &&
          util::write_file_atomic(cert_path, der, 0644);
 }
 
