@@ -4,12 +4,15 @@
 # under N names, each built and installed for 3 kernels (the two with
 # headers plus a fake third that copies the newer one), as a user's tree
 # would look. Also a "bench_noop" package whose MAKE only copies a
-# prebuilt .ko, for timing dkms install beyond make's own work.
+# prebuilt .ko, for timing dkms install beyond make's own work; it lives
+# in trees of its own (dt-noop-N, src-noop-N) so that the N-module trees
+# are exactly "everything installed".
 #
 #   bench/fixture.sh DKMS_BINARY WORKDIR N
 #
-# Everything lives under WORKDIR: src/ (source tree), dt-N/ (dkms tree),
-# modules-N/ (install tree: hard-linked copies of one real module tree).
+# Everything lives under WORKDIR: src-N/ (source tree), dt-N/ (dkms tree),
+# modules-N/ (install tree: hard-linked copies of one real module tree),
+# dt-noop-N/ and src-noop-N/ (bench_noop's trees).
 # Nothing outside WORKDIR is written.
 set -euo pipefail
 dkms=$(realpath "$1")
@@ -59,8 +62,10 @@ seed_ko() { # kernel -> the built module for it
 it=$work/modules-$n
 dt=$work/dt-$n
 src=$work/src-$n
-rm -rf "$it" "$dt" "$src"
-mkdir -p "$it" "$dt" "$src"
+ndt=$work/dt-noop-$n
+nsrc=$work/src-noop-$n
+rm -rf "$it" "$dt" "$src" "$ndt" "$nsrc"
+mkdir -p "$it" "$dt" "$src" "$ndt" "$nsrc"
 for k in "${kernels[@]}"; do
     mkdir -p "$it/$k"
     if [[ -n $full ]]; then
@@ -118,23 +123,23 @@ done
 
 # --- bench_noop: added only; its MAKE copies a prebuilt module -------------
 m=bench_noop
-mkdir -p "$src/$m-1.0"
-cp "$(seed_ko "$k2")" "$src/$m-1.0/prebuilt.ko"
+mkdir -p "$nsrc/$m-1.0"
+cp "$(seed_ko "$k2")" "$nsrc/$m-1.0/prebuilt.ko"
 printf 'all:\n\tcp prebuilt.ko %s.ko\nclean:\n\trm -f %s.ko\n' "$m" "$m" \
-    >"$src/$m-1.0/Makefile"
-cat >"$src/$m-1.0/dkms.conf" <<CONF
+    >"$nsrc/$m-1.0/Makefile"
+cat >"$nsrc/$m-1.0/dkms.conf" <<CONF
 PACKAGE_NAME="$m"
 PACKAGE_VERSION="1.0"
 BUILT_MODULE_NAME[0]="$m"
 DEST_MODULE_LOCATION[0]="/updates/dkms"
 MAKE[0]="make"
 CONF
-mkdir -p "$dt/$m/1.0/build"
-ln -s "$src/$m-1.0" "$dt/$m/1.0/source"
+mkdir -p "$ndt/$m/1.0/build"
+ln -s "$nsrc/$m-1.0" "$ndt/$m/1.0/source"
 
 # Old enough for the conf cache to trust (it ignores files changed in the
 # last second).
-find "$src" -exec touch -h -d '-1 hour' {} +
+find "$src" "$nsrc" -exec touch -h -d '-1 hour' {} +
 sleep 1.1
 printf '%s\n' "${kernels[@]}" >"$work/kernels-$n"
 echo "fixture: $n modules x ${#kernels[@]} kernels (${kernels[*]}) in $work"

@@ -40,7 +40,7 @@ median() { python3 -c 'import json,sys; print("%.1f" % (json.load(open(sys.argv[
 # Times "<dkms> <trees> COMMAND-ARGS" for upstream and ours; prints a row.
 row() {
     local label=$1 n=$2 prepare=$3; shift 3
-    local t="--dkmstree $work/dt-$n --sourcetree $work/src-$n --installtree $work/modules-$n"
+    local t=${TREES:-"--dkmstree $work/dt-$n --sourcetree $work/src-$n --installtree $work/modules-$n"}
     local json=$work/result.json
     local p=()
     [[ -z $prepare ]] || p=(--prepare "$prepare")
@@ -89,8 +89,10 @@ row "\`dkms status -m one\`" "$main" "" status -m bench_mod_001
 row "\`dkms autoinstall -k K\`, nothing to do" "$main" "" autoinstall -k "$k"
 # One small module: add -> built -> installed; its MAKE only copies a
 # prebuilt .ko, so the time is dkms's own (depmod skipped: no modules.dep).
-unb="$ours $t unbuild -m bench_noop -v 1.0 -k $k"
-row "\`dkms install\` of one module, MAKE = cp" "$main" "$unb" install -m bench_noop -v 1.0 -k "$k"
+# bench_noop has trees of its own, next to the same install tree.
+nt="--dkmstree $work/dt-noop-$main --sourcetree $work/src-noop-$main --installtree $work/modules-$main"
+unb="$ours $nt unbuild -m bench_noop -v 1.0 -k $k"
+TREES=$nt row "\`dkms install\` of one module, MAKE = cp" "$main" "$unb" install -m bench_noop -v 1.0 -k "$k"
 $unb >/dev/null 2>&1 || true
 echo
 echo "Scaling of \`dkms status\` (all entries installed, ${#kernels[@]} kernels):"

@@ -14,15 +14,20 @@ command -v "$cxx" >/dev/null || { echo "SKIP: $cxx not found (apt-get install cl
 mkdir -p "$build/archive_corpus" "$build/archive_artifacts"
 
 # The reader and the helpers it uses; no need to build the whole library.
-sources=(src/core/archive.cpp src/util/fs.cpp src/util/strings.cpp fuzz/archive_fuzz.cpp)
+sources=(src/core/archive.cpp src/core/dynlib.cpp src/util/fs.cpp src/util/strings.cpp
+         fuzz/archive_fuzz.cpp)
+# archive.cpp opens libarchive by SONAME on first use (src/core/dynlib.hpp).
+libarchive=$(pkg-config --variable=libdir libarchive)/libarchive.so
+soname=$(objdump -p "$(readlink -f "$libarchive")" | awk '$1 == "SONAME" { print $2 }')
+[ -n "$soname" ] || { echo "cannot read the SONAME of $libarchive" >&2; exit 1; }
 flags=(-std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-       -I"$repo/src")
+       -I"$repo/src" -DDKMS_SONAME_LIBARCHIVE="\"$soname\"")
 if ! echo 'extern "C" int LLVMFuzzerTestOneInput(const char*, unsigned long) { return 0; }' |
     "$cxx" -x c++ -fsanitize=fuzzer - -o "$build/probe" 2>/dev/null; then
     echo "SKIP: $cxx cannot link -fsanitize=fuzzer (libFuzzer runtime missing)"
     exit 77
 fi
-(cd "$repo" && "$cxx" "${flags[@]}" "${sources[@]}" $(pkg-config --libs libarchive) \
+(cd "$repo" && "$cxx" "${flags[@]}" "${sources[@]}" $(pkg-config --cflags libarchive) \
     -o "$build/archive_fuzz")
 
 # Seeds: the tarball kinds dkms reads, in several compressions.

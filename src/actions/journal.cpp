@@ -4,6 +4,7 @@
 #include "util/fs.hpp"
 #include "util/strings.hpp"
 
+#include <fcntl.h>
 #include <functional>
 #include <unistd.h>
 
@@ -157,9 +158,39 @@ void rollback_install(core::Context& ctx, const Unit& unit) {
   }
 }
 
+namespace {
+
+bool g_unit_killed = false;
+
+std::string in_progress_mark(const core::Context& ctx) {
+  return ctx.settings.dkms_tree + "/.dkms-in-progress";
+}
+
+} // namespace
+
+void note_unit_killed() {
+  g_unit_killed = true;
+}
+
+void finish_changes(core::Context& ctx) {
+  if (!g_unit_killed) {
+    unlink(in_progress_mark(ctx).c_str());
+  }
+}
+
 void recover_interrupted_changes(core::Context& ctx) {
   const std::string& dt = ctx.settings.dkms_tree;
-  sweep_temporaries(dt, 0);
+  const std::string mark = in_progress_mark(ctx);
+  if (util::lexists(mark)) {
+    sweep_temporaries(dt, 0);
+  } else {
+    // Created before this run's first write, so a kill at any later point
+    // leaves it for the next run to find.
+    int fd = open(mark.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+      close(fd);
+    }
+  }
   for (const auto& m : util::list_dir(dt)) {
     if (m[0] == '.' || !util::is_dir(dt + "/" + m)) {
       continue;

@@ -24,7 +24,16 @@ void end_journal(core::Context& ctx, const Unit& unit, JournalKind kind);
 // our copies go, archived originals come back, the record is dropped.
 void rollback_install(core::Context& ctx, const Unit& unit);
 
-// Finds and resolves every leftover record in the dkms tree.
+// Start of a run that holds the exclusive tree lock: resolves every leftover
+// intent record in the dkms tree; sweeps half-written temporaries only when
+// DT/.dkms-in-progress shows that an earlier run did not end (killed, or a
+// forked unit of it was), since that sweep reads every directory of the
+// tree; then marks the tree in progress for this run.
 void recover_interrupted_changes(core::Context& ctx);
+// A forked unit died by a signal: it may have left temporaries behind.
+void note_unit_killed();
+// End of the run (normal or by an error exit, not by a kill): clears the
+// in-progress mark unless a forked unit was killed.
+void finish_changes(core::Context& ctx);
 
 } // namespace actions

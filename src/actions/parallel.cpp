@@ -1,5 +1,6 @@
 #include "actions/parallel.hpp"
 
+#include "actions/journal.hpp"
 #include "core/signals.hpp"
 
 #include <cerrno>
@@ -94,6 +95,9 @@ void run_jobs_in_order(core::Output& out, const std::vector<std::function<int()>
         while (waitpid(r.pid, &wstatus, 0) < 0 && errno == EINTR) {
         }
         core::untrack_forked_unit(r.pid);
+        if (WIFSIGNALED(wstatus)) {
+          note_unit_killed();
+        }
         results[r.index].status =
             WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
         finished[r.index] = true;

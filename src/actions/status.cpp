@@ -22,7 +22,10 @@ public:
       : m_ctx(ctx), m_kernel(kernel) {}
   const std::string& get() {
     if (!m_value) {
-      m_value = core::module_compression_suffix(m_ctx, m_kernel);
+      // Status only reads: trust the last full walk unless the top of the
+      // kernel's module tree changed (see core::SuffixCheck).
+      m_value =
+          core::module_compression_suffix(m_ctx, m_kernel, core::SuffixCheck::top_levels);
     }
     return *m_value;
   }
@@ -40,7 +43,9 @@ std::string lazy_module_file(const std::string& dir, const std::string& name,
   if (util::exists(plain)) {
     return plain;
   }
-  return module_file(dir, name, suffix.get());
+  // As module_file(), without testing the plain name twice.
+  std::string compressed = plain + suffix.get();
+  return !suffix.get().empty() && util::exists(compressed) ? compressed : std::string();
 }
 
 // The notes upstream appends to a built/installed line.
@@ -72,7 +77,8 @@ std::string status_extras(core::Context& ctx, const core::StatusEntry& e) {
     return extras;
   }
   std::string base = core::base_dir(ctx, e.module, e.version, e.target) + "/module";
-  bool installed = core::link_points_here(ctx, e.module, e.version, e.target);
+  // module_status() set the state from this very kernel link.
+  bool installed = e.state == core::State::installed;
   const std::string kernel_dir = ctx.settings.install_tree + "/" + e.target.kernel;
   for (const auto& slot : conf->modules) {
     std::string built = lazy_module_file(base, slot.dest_name, suffix);

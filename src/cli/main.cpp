@@ -236,10 +236,22 @@ int run(core::Context& ctx, const std::vector<std::string>& args) {
                               ? core::LockMode::shared
                               : core::LockMode::exclusive;
     core::TreeLock lock(ctx, mode);
-    if (mode == core::LockMode::exclusive && lock.held()) {
+    const bool changes = mode == core::LockMode::exclusive && lock.held();
+    if (changes) {
       actions::recover_interrupted_changes(ctx);
     }
-    int rc = entry.handler(ctx);
+    int rc = 0;
+    try {
+      rc = entry.handler(ctx);
+    } catch (const core::Exit&) {
+      if (changes) {
+        actions::finish_changes(ctx);
+      }
+      throw;
+    }
+    if (changes) {
+      actions::finish_changes(ctx);
+    }
     if (rc == 0 && entry.post_transaction && !ctx.settings.post_transaction.empty()) {
       run_post_transaction(ctx);
     }

@@ -7,7 +7,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <dirent.h>
 #include <fcntl.h>
+#include <map>
+#include <set>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -361,6 +364,42 @@ FileStamp stamp(const std::string& path) {
   return {text, std::max(mtime, ctime)};
 }
 
+// The names in dir, from one listing per process that is read again when
+// the directory changes: status asks about six /etc/dkms override
+// candidates per entry, and nearly all are absent. nullptr: unknown (the
+// directory cannot be read), stat each file instead.
+const std::set<std::string>* names_in(const std::string& dir) {
+  struct Listing {
+    std::string stamp;
+    std::set<std::string> names;
+  };
+  static std::map<std::string, Listing> listings;
+  static const std::set<std::string> none;
+  struct stat st;
+  if (stat(dir.c_str(), &st) != 0) {
+    return errno == ENOENT || errno == ENOTDIR ? &none : nullptr;
+  }
+  std::string dir_stamp =
+      std::to_string(st.st_dev) + " " + std::to_string(st.st_ino) + " " +
+      std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + " " +
+      std::to_string(st.st_ctim.tv_sec) + "." + std::to_string(st.st_ctim.tv_nsec);
+  Listing& listing = listings[dir];
+  if (listing.stamp != dir_stamp) {
+    DIR* d = opendir(dir.c_str());
+    if (d == nullptr) {
+      listings.erase(dir);
+      return nullptr;
+    }
+    listing.names.clear();
+    while (struct dirent* e = readdir(d)) {
+      listing.names.insert(e->d_name);
+    }
+    closedir(d);
+    listing.stamp = dir_stamp;
+  }
+  return &listing.names;
+}
+
 struct Key {
   std::vector<std::string> fields;
   std::vector<std::string> chain; // existing files, in chain order
@@ -375,8 +414,12 @@ Key current_key(const Context& ctx, const ConfRequest& request) {
   for (const auto& f : conf_override_candidates(ctx, request)) {
     files.push_back(f);
   }
+  const std::set<std::string>* etc_names = names_in(ctx.sys.etc_dkms);
   for (const auto& f : files) {
-    FileStamp s = stamp(f);
+    bool listed_absent = f != request.main_file && etc_names != nullptr &&
+                         util::dirname(f) == ctx.sys.etc_dkms &&
+                         etc_names->count(util::basename(f)) == 0;
+    FileStamp s = listed_absent ? FileStamp{f + " absent", 0} : stamp(f);
     key.fields.push_back(s.text);
     key.newest_change_ns = std::max(key.newest_change_ns, s.newest_change_ns);
     if (s.newest_change_ns != 0) {
@@ -384,7 +427,8 @@ Key current_key(const Context& ctx, const ConfRequest& request) {
     }
   }
   // The evaluator's shell and what changes how it starts or parses.
-  key.fields.push_back(stamp("/bin/bash").text);
+  static const std::string bash_stamp = stamp("/bin/bash").text;
+  key.fields.push_back(bash_stamp);
   for (const char* name :
        {"BASH_ENV", "ENV", "SHELLOPTS", "BASHOPTS", "POSIXLY_CORRECT"}) {
     const char* v = getenv(name);

@@ -5,12 +5,14 @@
 #include "util/fs.hpp"
 #include "util/strings.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <dirent.h>
 #include <map>
+#include <string_view>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
@@ -105,30 +107,65 @@ constexpr const char* k_suffix_format = "dkms-module-suffix 1";
 // then one line per directory read (stamp TAB path). Valid while every
 // directory keeps its stamp: then every name below the root is unchanged,
 // and so is the walk's answer.
+// How deep below the root a directory may be and still be checked by
+// SuffixCheck::top_levels: the root (which depmod rewrites after every
+// module change), kernel/, updates/, updates/dkms/, extra/...
+constexpr int k_top_levels_depth = 2;
+
+int depth_below(const std::string& root, std::string_view dir) {
+  dir.remove_prefix(std::min(root.size(), dir.size()));
+  return static_cast<int>(std::count(dir.begin(), dir.end(), '/'));
+}
+
 std::optional<std::string> load_suffix_record(const std::string& record,
-                                              const std::string& root) {
+                                              const std::string& root,
+                                              SuffixCheck check) {
   auto text = util::read_file(record);
   if (!text) {
     return std::nullopt;
   }
-  auto lines = util::split(*text, '\n');
-  if (lines.size() < 5 || lines[0] != k_suffix_format || lines[1] != root ||
-      !lines.back().empty()) {
+  // Read in place: the record has a line per directory of the kernel tree.
+  std::string_view rest = *text;
+  auto next_line = [&rest](std::string_view& line) {
+    size_t nl = rest.find('\n');
+    if (nl == std::string_view::npos) {
+      return false;
+    }
+    line = rest.substr(0, nl);
+    rest.remove_prefix(nl + 1);
+    return true;
+  };
+  std::string_view format, recorded_root, suffix, line;
+  if (!next_line(format) || format != k_suffix_format || !next_line(recorded_root) ||
+      recorded_root != root || !next_line(suffix)) {
     return std::nullopt;
   }
   long long ignored = 0;
-  for (size_t i = 3; i + 1 < lines.size(); ++i) {
-    const std::string& line = lines[i];
+  bool first = true;
+  while (next_line(line)) {
     size_t tab = line.find('\t');
-    if (tab == std::string::npos ||
-        dir_stamp(line.substr(tab + 1), i == 3, &ignored) != line.substr(0, tab)) {
+    if (tab == std::string_view::npos) {
+      return std::nullopt;
+    }
+    std::string_view dir = line.substr(tab + 1);
+    bool is_root = first;
+    first = false;
+    if (check == SuffixCheck::top_levels && depth_below(root, dir) > k_top_levels_depth) {
+      continue;
+    }
+    if (dir_stamp(std::string(dir), is_root, &ignored) != line.substr(0, tab)) {
       return std::nullopt;
     }
   }
-  return lines[2];
+  if (first || !rest.empty()) {
+    return std::nullopt;
+  }
+  return std::string(suffix);
 }
 
-void store_suffix_record(const std::string& record, const std::string& root,
+// False when the walk cannot be recorded (a directory changed within the
+// last second, or an odd path).
+bool store_suffix_record(const std::string& record, const std::string& root,
                          const std::string& suffix,
                          const std::vector<std::string>& dirs) {
   std::string data = std::string(k_suffix_format) + "\n" + root + "\n" + suffix + "\n";
@@ -141,28 +178,35 @@ void store_suffix_record(const std::string& record, const std::string& root,
     // A change within the last second could share its timestamp with the
     // state we read; a newline in a path would break the format.
     if (stamp == "-" || ctime_ns > recent || dirs[i].find('\n') != std::string::npos) {
-      return;
+      return false;
     }
     data += stamp + "\t" + dirs[i] + "\n";
   }
   write_cache_record(record, data);
+  return true;
 }
 
 } // namespace
 
-std::string module_compression_suffix(const Context& ctx, const std::string& kernel) {
+std::string module_compression_suffix(const Context& ctx, const std::string& kernel,
+                                      SuffixCheck check) {
   // Per process, and across runs through a record in the dkms tree: the
   // walk covers a whole kernel's modules (thousands of files, about a
   // thousand directories) and callers ask once per module.
-  static std::map<std::string, std::string> memo;
+  struct Known {
+    std::string suffix;
+    SuffixCheck checked;
+  };
+  static std::map<std::string, Known> memo;
   const std::string root = ctx.settings.install_tree + "/" + kernel + "/";
   auto hit = memo.find(root);
-  if (hit != memo.end()) {
-    return hit->second;
+  if (hit != memo.end() && (hit->second.checked == SuffixCheck::every_directory ||
+                            check == SuffixCheck::top_levels)) {
+    return hit->second.suffix;
   }
   const std::string record = ctx.settings.dkms_tree + "/.module-suffix-" + kernel;
-  if (auto known = load_suffix_record(record, root)) {
-    memo[root] = *known;
+  if (auto known = load_suffix_record(record, root, check)) {
+    memo[root] = {*known, check};
     return *known;
   }
   bool found[3] = {false, false, false};
@@ -170,9 +214,12 @@ std::string module_compression_suffix(const Context& ctx, const std::string& ker
   scan_module_suffixes(root, 0, found, &visited);
   // Later checks win, as in upstream: zst over xz over gz.
   std::string suffix = found[0] ? ".zst" : found[1] ? ".xz" : found[2] ? ".gz" : "";
-  memo[root] = suffix;
-  if (!visited.empty() && util::is_dir(ctx.settings.dkms_tree)) {
-    store_suffix_record(record, root, suffix, visited);
+  memo[root] = {suffix, SuffixCheck::every_directory};
+  if (!visited.empty() && util::is_dir(ctx.settings.dkms_tree) &&
+      !store_suffix_record(record, root, suffix, visited)) {
+    // A stale record must not outlive a walk that disagreed with it: the
+    // top-levels check alone could still find it valid.
+    unlink(record.c_str());
   }
   return suffix;
 }

@@ -6,6 +6,9 @@
 
 #include <algorithm>
 #include <fnmatch.h>
+#include <map>
+#include <optional>
+#include <sys/stat.h>
 
 namespace core {
 
@@ -72,6 +75,59 @@ bool is_built(const Context& ctx, const std::string& m, const std::string& v,
   return util::is_dir(base_dir(ctx, m, v, ka) + "/module");
 }
 
+namespace {
+
+bool is_plain_name(const std::string& s) {
+  return !s.empty() && s != "." && s != ".." && s.find('/') == std::string::npos;
+}
+
+bool is_canonical_dir(const std::string& path) {
+  // Asked once per module by status; the tree root does not move meanwhile.
+  static std::map<std::string, bool> memo;
+  auto hit = memo.find(path);
+  if (hit != memo.end()) {
+    return hit->second;
+  }
+  auto real = util::real_path(path);
+  return memo[path] = real && *real == path;
+}
+
+// The answer for the shape dkms itself writes, kernel-K-A -> "v/K/A" below
+// a canonical DT/m, from one readlink and an lstat per target component
+// instead of a readlink per component of the whole path (status asks this
+// for every entry). nullopt: another shape, resolve in full.
+std::optional<bool> link_is_plain_relative(const Context& ctx, const std::string& m,
+                                           const std::string& v, const KernelArch& ka,
+                                           const std::string& link) {
+  if (!is_plain_name(m) || !is_plain_name(v) || !is_plain_name(ka.kernel) ||
+      !is_plain_name(ka.arch) || !is_canonical_dir(ctx.settings.dkms_tree)) {
+    return std::nullopt;
+  }
+  auto target = util::read_link(link);
+  if (!target || *target != v + "/" + ka.kernel + "/" + ka.arch) {
+    return std::nullopt;
+  }
+  const std::string mdir = module_dir(ctx, m);
+  const std::string path = mdir + "/" + v + "/" + ka.kernel;
+  for (const std::string& dir : {mdir, mdir + "/" + v, path}) {
+    struct stat st;
+    if (lstat(dir.c_str(), &st) != 0) {
+      return false; // readlink -f fails on a missing directory on the way
+    }
+    if (!S_ISDIR(st.st_mode)) {
+      return std::nullopt;
+    }
+  }
+  struct stat st;
+  if (lstat((path + "/" + ka.arch).c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+    return std::nullopt;
+  }
+  // Present or not, readlink -f names DT/m/v/K/A itself.
+  return true;
+}
+
+} // namespace
+
 bool link_points_here(const Context& ctx, const std::string& m, const std::string& v,
                       const KernelArch& ka) {
   if (m.empty() || v.empty() || ka.kernel.empty() || ka.arch.empty()) {
@@ -80,6 +136,9 @@ bool link_points_here(const Context& ctx, const std::string& m, const std::strin
   std::string link = kernel_link(ctx, m, ka);
   if (!util::is_symlink(link)) {
     return false;
+  }
+  if (auto quick = link_is_plain_relative(ctx, m, v, ka, link)) {
+    return *quick;
   }
   // readlink -f, as upstream: the last component may be missing.
   auto resolved = util::real_path(link);

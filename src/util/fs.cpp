@@ -310,24 +310,41 @@ std::string basename(const std::string& path) {
   return pos == std::string::npos ? path : path.substr(pos + 1);
 }
 
+// Like find DIR -type f, visiting names in sorted order: entry types come
+// from the directory itself, so a kernel's module tree (thousands of files)
+// costs a read per directory, not a stat per file; only filesystems that
+// do not report types are asked per entry.
 static void walk(const std::string& dir, const std::vector<std::string>& names,
                  const std::string& suffix, std::vector<std::string>& out) {
-  for (const auto& name : list_dir(dir)) {
-    std::string path = dir + "/" + name;
-    struct stat st;
-    if (lstat(path.c_str(), &st) != 0) {
-      continue;
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) {
+    return;
+  }
+  std::vector<std::pair<std::string, unsigned char>> entries;
+  while (struct dirent* e = readdir(d)) {
+    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+      entries.emplace_back(e->d_name, e->d_type);
     }
-    if (S_ISDIR(st.st_mode)) {
+  }
+  closedir(d);
+  std::sort(entries.begin(), entries.end());
+  for (auto& [name, type] : entries) {
+    std::string path = dir + "/" + name;
+    if (type == DT_UNKNOWN) {
+      struct stat st;
+      if (lstat(path.c_str(), &st) != 0) {
+        continue;
+      }
+      type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
+    }
+    if (type == DT_DIR) {
       walk(path, names, suffix, out);
-    } else if (S_ISREG(st.st_mode)) {
-      bool hit =
-          suffix.empty()
-              ? std::find(names.begin(), names.end(), name) != names.end()
-              : (name.size() >= suffix.size() &&
-                 name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0);
+    } else if (type == DT_REG) {
+      bool hit = suffix.empty()
+                     ? std::find(names.begin(), names.end(), name) != names.end()
+                     : name.ends_with(suffix);
       if (hit) {
-        out.push_back(path);
+        out.push_back(std::move(path));
       }
     }
   }

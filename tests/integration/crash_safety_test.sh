@@ -227,17 +227,23 @@ done
 echo "$CRASHES crashes at crash points after $((SECONDS - START)) s"
 
 # ---------------------------------------------------------------------------
-# SIGKILL at a random moment (0-300 ms) of install, uninstall and remove,
-# then the same command again to completion.
+# SIGKILL at a random moment of install, uninstall and remove, then the
+# same command again to completion.
+
+# How long each action took when it last ran to completion, in ms: the
+# random delay falls within it, so most kills land however fast dkms is.
+declare -A RUN_MS=()
 
 # kill_randomly ARGS...: start dkms ARGS, kill -9 it after a random delay;
 # counts it when the kill landed before dkms finished.
 kill_randomly() {
-    local pid rc=0
+    local pid rc=0 window=${RUN_MS[$1]:-300} delay
+    ((window >= 1)) || window=1
+    delay=$((RANDOM % window))
     "$DKMS" --dkmstree "$T/dkms" --sourcetree "$T/src" --installtree "$T/modules" \
         "$@" >/dev/null 2>&1 &
     pid=$!
-    sleep "$(printf '0.%03d' $((RANDOM % 300)))"
+    sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
     kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null || rc=$?
     if [[ $rc == 137 ]]; then
@@ -265,7 +271,9 @@ killed_step() {
     if [[ $1 == remove ]] && [[ ! -e $T/dkms/$m/1.0 ]]; then
         want=3
     fi
+    local start=${EPOCHREALTIME/[.,]/}
     expect_exit "$want" dkms_t "$@" || return 1
+    RUN_MS[$1]=$(((${EPOCHREALTIME/[.,]/} - start) / 1000))
     check_tree "$what, then the same again" || return 1
     final_state "$m" "$state" "$what, then the same again"
 }

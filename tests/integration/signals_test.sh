@@ -122,4 +122,33 @@ interrupted_build INT 130
 # A closed terminal.
 interrupted_build HUP 129 group
 
+# SIGKILL cannot be caught: the run stops wherever it is, and the mark it
+# set before its first write (DT/.dkms-in-progress) stays. Only a mutating
+# run that finds the mark sweeps the tree for half-written temporaries (a
+# stand-in is planted here); runs that end normally clear it.
+MARK="$T/dkms/.dkms-in-progress"
+assert_no_file "$MARK" "runs that ended normally left the in-progress mark"
+rm -f "$T/sleep.pid"
+"$DKMS" --dkmstree "$T/dkms" --sourcetree "$T/src" --installtree "$T/modules" \
+    build -m "$M" -v 1.0 -k "$K" >/dev/null 2>&1 &
+pid=$!
+for ((i = 0; i < 300; i++)); do
+    [[ -s $T/sleep.pid ]] && break
+    sleep 0.1
+done
+kill -KILL "$pid"
+wait "$pid" 2>/dev/null
+kill -KILL "$(cat "$T/sleep.pid")" 2>/dev/null
+assert_file "$MARK" "SIGKILL: no in-progress mark left for the next run"
+touch "$VDIR/stray.dkms-tmp.x1"
+expect_exit 0 dkms_t status
+assert_file "$VDIR/stray.dkms-tmp.x1" "status (read-only) swept the tree"
+expect_exit 0 dkms_t autoinstall -k "$K"
+assert_no_file "$VDIR/stray.dkms-tmp.x1" "the run after a SIGKILL did not sweep"
+assert_no_file "$MARK" "the in-progress mark outlived a normal run"
+touch "$VDIR/stray.dkms-tmp.x2"
+expect_exit 0 dkms_t autoinstall -k "$K"
+assert_file "$VDIR/stray.dkms-tmp.x2" "swept without an in-progress mark"
+rm -f "$VDIR/stray.dkms-tmp.x2"
+
 finish

@@ -86,6 +86,61 @@ sed -i 's/^BUILT_MODULE_NAME\[0\]="m_orig"/BUILT_MODULE_NAME[0]="m_orXX"/' \
 expect_exit 0 dkms_t status -m m_orig
 assert_eq "$OUT" "m_orig/1.0, $K, $A: installed (Original modules exist) (Built modules are missing in the kernel modules folder)"
 
+# The compression suffix (SPEC §6.5: the last of .gz .xz .zst found
+# anywhere under IT/K). Status trusts the suffix record while the top two
+# levels of IT/K are unchanged (depmod, kernel packages and dkms change
+# those whenever they add modules); commands that change the tree walk it.
+IK="$T/modules/$K"
+mkdir -p "$IK/kernel/drivers/net" "$T/src/m_xz-1.0" "$T/dkms/m_xz/1.0/$K/$A/module"
+sed -e s/dkms_hello_test/m_xz/g "$TEST_MODULES/dkms_hello_test-1.0/dkms.conf" \
+    >"$T/src/m_xz-1.0/dkms.conf"
+ln -s "$T/src/m_xz-1.0" "$T/dkms/m_xz/1.0/source"
+xz -c --check=crc32 "$(ls "$T/dkms/m_dynamic/1.0/$K/$A/module/"m_dynamic.ko*)" \
+    >"$T/dkms/m_xz/1.0/$K/$A/module/m_xz.ko.xz"
+cp "$T/dkms/m_xz/1.0/$K/$A/module/m_xz.ko.xz" "$IK/updates/dkms/"
+ln -s "1.0/$K/$A" "$T/dkms/m_xz/kernel-$K-$A"
+touch "$IK/kernel/drivers/net/witness.ko.xz"
+rm -f "$T/dkms/.module-suffix-$K"
+sleep 1.1 # the record is kept only when no directory changed in the last second
+xz_ok="m_xz/1.0, $K, $A: installed"
+xz_missing="$xz_ok (Built modules are missing in the kernel modules folder)"
+expect_exit 0 dkms_t status -m m_xz
+assert_eq "$OUT" "$xz_ok" "suffix .xz from the full walk"
+assert_eq "$(sed -n 3p "$T/dkms/.module-suffix-$K")" ".xz" "suffix record"
+# Deeper than two levels, alone: status keeps the recorded answer.
+touch "$IK/kernel/drivers/net/deep.ko.zst"
+expect_exit 0 dkms_t status -m m_xz
+assert_eq "$OUT" "$xz_ok" "a change below the top levels, read-only status"
+# A command that changes the tree walks all of it; a walk that disagrees
+# with the record removes it even when it cannot record its own answer
+# (a directory changed within the last second).
+expect_exit 0 dkms_t uninstall -m m_xz -v 1.0 -k "$K"
+if [[ $(sed -n 3p "$T/dkms/.module-suffix-$K" 2>/dev/null) == .xz ]]; then
+    _lib_fail "the stale suffix record survived a full walk that found .zst"
+else
+    _lib_pass
+fi
+cp "$T/dkms/m_xz/1.0/$K/$A/module/m_xz.ko.xz" "$IK/updates/dkms/"
+ln -sfn "1.0/$K/$A" "$T/dkms/m_xz/kernel-$K-$A"
+expect_exit 0 dkms_t status -m m_xz
+assert_eq "$OUT" "$xz_missing" "after the full walk found .zst"
+sleep 1.1
+expect_exit 0 dkms_t uninstall -m m_xz -v 1.0 -k "$K"
+assert_eq "$(sed -n 3p "$T/dkms/.module-suffix-$K")" ".zst" "the full walk recorded .zst"
+cp "$T/dkms/m_xz/1.0/$K/$A/module/m_xz.ko.xz" "$IK/updates/dkms/"
+ln -sfn "1.0/$K/$A" "$T/dkms/m_xz/kernel-$K-$A"
+# At the top levels: status sees it at once (a new directory in IT/K).
+rm "$IK/kernel/drivers/net/deep.ko.zst"
+rm -f "$T/dkms/.module-suffix-$K"
+sleep 1.1
+expect_exit 0 dkms_t status -m m_xz
+assert_eq "$OUT" "$xz_ok" "suffix .xz again"
+mkdir "$IK/extra"
+touch "$IK/extra/other.ko.zst"
+expect_exit 0 dkms_t status -m m_xz
+assert_eq "$OUT" "$xz_missing" "a .ko.zst in a new top-level directory"
+rm -r "$IK/extra" "$T/dkms/m_xz" "$IK/updates/dkms/m_xz.ko.xz"
+
 # Stale: a new /etc/dkms override (system path: only inside scripts/isolate).
 if [[ $EUID == 0 ]] && "$REPO_ROOT/scripts/isolate" true 2>/dev/null; then
     sleep 1.1
