@@ -14,6 +14,7 @@
 #include "util/fs.hpp"
 #include "util/strings.hpp"
 
+#include <map>
 #include <unistd.h>
 
 namespace actions {
@@ -68,10 +69,54 @@ core::VersionInfo verinfo(const std::string& path) {
   return info ? core::version_info(*info) : core::VersionInfo{};
 }
 
+// The kernel's modules named like a slot (upstream's find_module, which it
+// runs for each slot in check_version_sanity and again before archiving).
+// A walk covers the whole module tree, so one walk answers for every slot
+// when their names differ: then installing a slot cannot change what a
+// later slot's search finds. Shared names fall back to a walk per slot.
+class SameNamedModules {
+public:
+  SameNamedModules(const std::string& lib_tree,
+                   const std::vector<core::ModuleSlot>& slots, const std::string& suffix)
+      : m_lib_tree(lib_tree), m_suffix(suffix) {
+    std::map<std::string, std::string> slot_of_file;
+    for (const auto& slot : slots) {
+      for (const auto& file : {slot.dest_name + ".ko", slot.dest_name + ".ko" + suffix}) {
+        auto [it, added] = slot_of_file.emplace(file, slot.dest_name);
+        m_one_walk = m_one_walk && (added || it->second == slot.dest_name);
+      }
+    }
+    if (!m_one_walk) {
+      return;
+    }
+    std::vector<std::string> names;
+    for (const auto& [file, slot] : slot_of_file) {
+      names.push_back(file);
+    }
+    for (auto& path : util::find_files_named(lib_tree, names)) {
+      m_found[slot_of_file[util::basename(path)]].push_back(std::move(path));
+    }
+  }
+  std::vector<std::string> of(const std::string& dest_name) const {
+    if (!m_one_walk) {
+      return find_installed_module(m_lib_tree, dest_name, m_suffix);
+    }
+    auto it = m_found.find(dest_name);
+    return it == m_found.end() ? std::vector<std::string>() : it->second;
+  }
+
+private:
+  std::string m_lib_tree;
+  std::string m_suffix;
+  bool m_one_walk = true;
+  std::map<std::string, std::vector<std::string>> m_found;
+};
+
 // Upstream's check_version_sanity for one slot (SPEC §7.2); false = skip.
 bool check_version_sanity(core::Context& ctx, const Unit& unit,
                           const core::DkmsConf& conf, const std::string& dest_name,
-                          const std::string& suffix) {
+                          const std::string& suffix,
+                          const std::vector<std::string>& hits) {
   const auto& ka = unit.target;
   if (!conf.obsolete_by.empty() && !unit.force &&
       obsoleted(ka.kernel, conf.obsolete_by)) {
@@ -81,8 +126,6 @@ bool check_version_sanity(core::Context& ctx, const Unit& unit,
                 conf.obsolete_by + ".\nYou may override by specifying --force.\n");
     return false;
   }
-  std::string lib_tree = ctx.settings.install_tree + "/" + ka.kernel;
-  auto hits = find_installed_module(lib_tree, dest_name, suffix);
   if (hits.empty() || unit.force_version_override) {
     return true;
   }
@@ -126,7 +169,7 @@ bool check_version_sanity(core::Context& ctx, const Unit& unit,
 // Moves a module that the install is about to shadow into original_module/
 // (SPEC §7.3), recording where it came from.
 void archive_original(core::Context& ctx, const Unit& unit, const core::ModuleSlot& slot,
-                      const std::string& suffix) {
+                      const std::string& suffix, const std::vector<std::string>& hits) {
   const auto& ka = unit.target;
   std::string lib_tree = ctx.settings.install_tree + "/" + ka.kernel;
   std::string backup = core::original_module_dir(ctx, unit.module, ka);
@@ -138,7 +181,6 @@ void archive_original(core::Context& ctx, const Unit& unit, const core::ModuleSl
     }
     return;
   }
-  auto hits = find_installed_module(lib_tree, slot.dest_name, suffix);
   std::vector<std::string> candidates = {
       module_file(lib_tree + "/extra", slot.dest_name, suffix),
       module_file(lib_tree + "/updates", slot.dest_name, suffix),
@@ -266,11 +308,13 @@ void do_install(core::Context& ctx, Unit& unit) {
   // install did, so the kernel keeps the modules it had.
   try {
     bool any_installed = false;
+    SameNamedModules existing(lib_tree, conf.modules, suffix);
     for (const auto& slot : conf.modules) {
-      if (!check_version_sanity(ctx, unit, conf, slot.dest_name, suffix)) {
+      const std::vector<std::string> hits = existing.of(slot.dest_name);
+      if (!check_version_sanity(ctx, unit, conf, slot.dest_name, suffix, hits)) {
         continue;
       }
-      archive_original(ctx, unit, slot, suffix);
+      archive_original(ctx, unit, slot, suffix, hits);
       std::string from = module_file(base + "/module", slot.dest_name, suffix);
       std::string dest_dir = lib_tree + slot.install_location;
       std::string to = dest_dir + "/" + util::basename(from);

@@ -4,6 +4,7 @@
 #include "core/dkms_conf_shell.hpp"
 #include "core/exit.hpp"
 #include "core/kernel.hpp"
+#include "core/modinfo.hpp"
 #include "core/subprocess.hpp"
 #include "core/version.hpp"
 #include "util/fs.hpp"
@@ -11,7 +12,9 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <fcntl.h>
 #include <regex.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -270,10 +273,31 @@ bool built_with_clang(const std::string& vmlinux) {
   if (hit != memo.end()) {
     return hit->second;
   }
-  bool clang = run_capture({"readelf", "-p", ".comment", vmlinux}).output.find("clang") !=
-               std::string::npos;
-  memo[key] = clang;
-  return clang;
+  // The section itself, read in place (readelf took ~0.2 s on a 6 MB
+  // image); readelf only for what is not a well-formed ELF file.
+  std::optional<bool> clang;
+  int fd = open(vmlinux.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    struct stat fst;
+    if (fstat(fd, &fst) == 0 && S_ISREG(fst.st_mode) && fst.st_size > 0) {
+      size_t size = static_cast<size_t>(fst.st_size);
+      void* map = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+      if (map != MAP_FAILED) {
+        if (auto comment =
+                elf_section({static_cast<const char*>(map), size}, ".comment")) {
+          clang = comment->find("clang") != std::string_view::npos;
+        }
+        munmap(map, size);
+      }
+    }
+    close(fd);
+  }
+  if (!clang) {
+    clang = run_capture({"readelf", "-p", ".comment", vmlinux}).output.find("clang") !=
+            std::string::npos;
+  }
+  memo[key] = *clang;
+  return *clang;
 }
 
 // SPEC §3.6: the make command before the build-time "make -jN" injection.

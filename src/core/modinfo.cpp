@@ -57,7 +57,8 @@ struct Section {
   uint64_t size = 0;
 };
 
-std::optional<std::string_view> find_modinfo(std::string_view image) {
+std::optional<std::string_view> find_section(std::string_view image,
+                                             std::string_view wanted) {
   if (image.size() < 0x34 || image.substr(0, 4) != "\x7f"
                                                    "ELF") {
     return std::nullopt;
@@ -102,14 +103,23 @@ std::optional<std::string_view> find_modinfo(std::string_view image) {
     if (!section(i, s)) {
       return std::nullopt;
     }
-    if (s.name < strtab.size() && strtab.substr(s.name).substr(0, 9) == ".modinfo\0"sv) {
-      return image.substr(s.offset, s.size);
+    if (s.name < strtab.size()) {
+      std::string_view name = strtab.substr(s.name);
+      if (name.substr(0, wanted.size()) == wanted && name.size() > wanted.size() &&
+          name[wanted.size()] == '\0') {
+        return image.substr(s.offset, s.size);
+      }
     }
   }
   return std::string_view();
 }
 
 } // namespace
+
+std::optional<std::string_view> elf_section(std::string_view image,
+                                            std::string_view name) {
+  return find_section(image, name);
+}
 
 std::string ModInfo::get(std::string_view key) const {
   for (const auto& [k, v] : fields) {
@@ -130,7 +140,7 @@ bool ModInfo::has(std::string_view key) const {
 }
 
 std::optional<ModInfo> parse_modinfo(std::string_view elf_image) {
-  std::optional<std::string_view> section = find_modinfo(elf_image);
+  std::optional<std::string_view> section = find_section(elf_image, ".modinfo");
   if (!section) {
     return std::nullopt;
   }

@@ -17,6 +17,12 @@ struct ModInfo {
   bool has(std::string_view key) const;
 };
 
+// The contents of the named section of an ELF image (32/64-bit, either byte
+// order); empty if there is no such section, nullopt if the image is not a
+// well-formed ELF file.
+std::optional<std::string_view> elf_section(std::string_view image,
+                                            std::string_view name);
+
 // nullopt if the file cannot be read, decompressed or is not an ELF module.
 std::optional<ModInfo> read_modinfo(const std::string& path);
 std::optional<ModInfo> parse_modinfo(std::string_view elf_image);

@@ -271,3 +271,24 @@ TEST_F(ModInfoTest, BrokenFilesAreRejected) {
 }
 
 } // namespace
+
+TEST_F(ModInfoTest, ElfSectionByExactName) {
+  std::string c = temp_dir + "/comment.c";
+  std::string o = temp_dir + "/comment.o";
+  std::string raw = temp_dir + "/comment.raw";
+  ASSERT_TRUE(util::write_file_atomic(c, "int h(void) { return 3; }\n"));
+  ASSERT_EQ(run({"gcc", "-c", c, "-o", o}).status, 0);
+  // objcopy's copy of the section's bytes is the oracle.
+  ASSERT_EQ(run({"objcopy", "--dump-section", ".comment=" + raw, o, o + ".copy"}).status,
+            0);
+  std::string data = *util::read_file(o);
+  auto comment = core::elf_section(data, ".comment");
+  ASSERT_TRUE(comment);
+  EXPECT_EQ(std::string(*comment), *util::read_file(raw));
+  EXPECT_NE(comment->find("GCC"), std::string_view::npos);
+  // A prefix of a section name is not that section.
+  auto prefix = core::elf_section(data, ".comm");
+  ASSERT_TRUE(prefix);
+  EXPECT_TRUE(prefix->empty());
+  EXPECT_FALSE(core::elf_section("not an elf file at all, just some text", ".comment"));
+}
