@@ -43,16 +43,7 @@ void add_source_tree(core::Context& ctx, Unit& unit, const std::string& path) {
 }
 
 static void write_rpm_safe_upgrade_lock(core::Context& ctx, const Unit& unit) {
-  // The lock is keyed on the package manager process: dkms's grandparent.
-  auto status = util::read_file("/proc/" + std::to_string(getppid()) + "/status");
-  std::string pppid;
-  if (status) {
-    for (const auto& line : util::split(*status, '\n')) {
-      if (util::starts_with(line, "PPid:")) {
-        pppid = util::trim(line.substr(5));
-      }
-    }
-  }
+  const std::string pppid = grandparent_pid();
   std::string templ =
       ctx.settings.tmp_location + "/dkms_rpm_safe_upgrade_lock." + pppid + ".XXXXXX";
   int fd = mkstemp(templ.data());
@@ -60,10 +51,7 @@ static void write_rpm_safe_upgrade_lock(core::Context& ctx, const Unit& unit) {
     die(ctx.out, 1, {"Unable to make temporary file."});
   }
   std::string text = unit.module + "-" + unit.version + "\n";
-  auto ps = core::run_capture({"ps", "-o", "lstart", "--no-headers", "-p", pppid});
-  if (ps.status == 0) {
-    text += ps.output;
-  }
+  text += process_start_time(pppid).value_or("");
   (void)!write(fd, text.data(), text.size());
   close(fd);
 }

@@ -100,6 +100,19 @@ int autoinstall(core::Context& ctx) {
   }
 
   size_t slots = parallel_slots(ctx);
+  // One job per module: maybe_install_module in a copy of the parent unit.
+  auto install_jobs = [&ctx, &parent](const std::vector<Queued>& modules) {
+    std::vector<std::function<int()>> jobs;
+    for (const auto& q : modules) {
+      jobs.push_back([&ctx, &parent, q] {
+        Unit u = parent;
+        u.module = q.module;
+        u.version = q.version;
+        return run_unit([&] { maybe_install_module(ctx, u); });
+      });
+    }
+    return jobs;
+  };
   while (true) {
     for (auto& q : queue) {
       std::erase_if(q.depends, [&](const std::string& d) {
@@ -127,40 +140,22 @@ int autoinstall(core::Context& ctx) {
         // Upstream dies here, after the modules before this one ran.
         ready.resize(i);
         prologue.resize(i + 1);
-        ctx.out.replay({});
-        std::vector<std::function<int()>> jobs;
-        for (auto& q : ready) {
-          jobs.push_back([&ctx, &parent, q] {
-            Unit u = parent;
-            u.module = q.module;
-            u.version = q.version;
-            return run_unit([&] { maybe_install_module(ctx, u); });
-          });
-        }
-        run_jobs_in_order(ctx.out, jobs, slots, [&](size_t j, JobResult& r) {
-          ctx.out.replay(prologue[j]);
-          ctx.out.line("Autoinstall of module " + ready[j].module + "/" +
-                       ready[j].version + " for kernel " + ka.kernel + " (" + ka.arch +
-                       ")");
-          ctx.out.replay(r.chunks);
-          ctx.out.line("");
-        });
+        run_jobs_in_order(ctx.out, install_jobs(ready), slots,
+                          [&](size_t j, JobResult& r) {
+                            ctx.out.replay(prologue[j]);
+                            ctx.out.line("Autoinstall of module " + ready[j].module +
+                                         "/" + ready[j].version + " for kernel " +
+                                         ka.kernel + " (" + ka.arch + ")");
+                            ctx.out.replay(r.chunks);
+                            ctx.out.line("");
+                          });
         ctx.out.replay(prologue[i]);
         throw core::Exit{rc};
       }
       break;
     }
-    std::vector<std::function<int()>> jobs;
-    for (const auto& q : ready) {
-      jobs.push_back([&ctx, &parent, q] {
-        Unit u = parent;
-        u.module = q.module;
-        u.version = q.version;
-        return run_unit([&] { maybe_install_module(ctx, u); });
-      });
-    }
     size_t progress = 0;
-    run_jobs_in_order(ctx.out, jobs, slots, [&](size_t i, JobResult& r) {
+    run_jobs_in_order(ctx.out, install_jobs(ready), slots, [&](size_t i, JobResult& r) {
       ctx.out.replay(prologue[i]);
       ctx.out.line("Autoinstall of module " + ready[i].module + "/" + ready[i].version +
                    " for kernel " + ka.kernel + " (" + ka.arch + ")");
@@ -255,16 +250,7 @@ int unbuild_for_kernel(core::Context& ctx, const std::string& action,
   ctx.defer_depmod = false;
   std::string kdir = ctx.settings.install_tree + "/" + ka.kernel;
   if (util::is_dir(kdir)) {
-    std::function<void(const std::string&)> prune = [&](const std::string& dir) {
-      for (const auto& name : util::list_dir(dir)) {
-        std::string path = dir + "/" + name;
-        if (util::is_dir(path) && !util::is_symlink(path)) {
-          prune(path);
-        }
-      }
-      util::remove_empty_dir(dir);
-    };
-    prune(kdir);
+    util::remove_empty_dirs(kdir);
   }
   if (!failed.empty()) {
     core::die(ctx.out, 14,

@@ -297,4 +297,24 @@ void setup_kernels_arches(core::Context& ctx) {
   }
 }
 
+std::string grandparent_pid() {
+  auto status = util::read_file("/proc/" + std::to_string(getppid()) + "/status");
+  if (status) {
+    for (const auto& line : util::split(*status, '\n')) {
+      if (util::starts_with(line, "PPid:")) {
+        return util::trim(line.substr(5));
+      }
+    }
+  }
+  return {};
+}
+
+std::optional<std::string> process_start_time(const std::string& pid) {
+  auto ps = core::run_capture({"ps", "-o", "lstart", "--no-headers", "-p", pid});
+  if (ps.status != 0) {
+    return std::nullopt;
+  }
+  return ps.output;
+}
+
 } // namespace actions

@@ -6,6 +6,7 @@
 #include "core/runner.hpp"
 #include "core/sign.hpp"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -70,5 +71,11 @@ template <typename Fn> int run_unit(Fn&& fn) {
 
 // Kernel/arch resolution of SPEC §1.5 (not for status).
 void setup_kernels_arches(core::Context& ctx);
+
+// The rpm_safe_upgrade lock (SPEC §2.1, §2.6) is keyed on the package
+// manager process, dkms's grandparent: its pid ("" when unknown), and its
+// start time as `ps -o lstart` prints it (nullopt when ps fails).
+std::string grandparent_pid();
+std::optional<std::string> process_start_time(const std::string& pid);
 
 } // namespace actions

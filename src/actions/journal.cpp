@@ -5,7 +5,6 @@
 #include "util/strings.hpp"
 
 #include <fcntl.h>
-#include <functional>
 #include <unistd.h>
 
 namespace actions {
@@ -43,15 +42,7 @@ void restore_all_originals(core::Context& ctx, const std::string& m,
       util::remove_file(origin);
     }
   }
-  std::function<void(const std::string&)> prune = [&](const std::string& dir) {
-    for (const auto& name : util::list_dir(dir)) {
-      if (util::is_dir(dir + "/" + name) && !util::is_symlink(dir + "/" + name)) {
-        prune(dir + "/" + name);
-      }
-    }
-    util::remove_empty_dir(dir);
-  };
-  prune(core::module_dir(ctx, m) + "/original_module");
+  util::remove_empty_dirs(core::module_dir(ctx, m) + "/original_module");
 }
 
 // Temporary files of atomic writes that a kill cut short (name.dkms-tmp.X,

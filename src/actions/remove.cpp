@@ -22,25 +22,12 @@ void check_pair(core::Context& ctx, const std::string& action) {
   check_rw_dkms_tree(ctx);
 }
 
-std::string grandparent_pid() {
-  auto status = util::read_file("/proc/" + std::to_string(getppid()) + "/status");
-  if (status) {
-    for (const auto& line : util::split(*status, '\n')) {
-      if (util::starts_with(line, "PPid:")) {
-        return util::trim(line.substr(5));
-      }
-    }
-  }
-  return {};
-}
-
 // An rpm upgrade runs the new package's add before the old one's remove;
 // the lock written by add tells remove to stand down (SPEC §2.6 step 2).
 bool rpm_safe_upgrade_cancels(core::Context& ctx, const std::string& m,
                               const std::string& v) {
   std::string pppid = grandparent_pid();
-  auto ps = core::run_capture({"ps", "-o", "lstart", "--no-headers", "-p", pppid});
-  std::string stamp = ps.status == 0 ? util::trim(ps.output) : std::string();
+  std::string stamp = util::trim(process_start_time(pppid).value_or(""));
   std::string prefix = "dkms_rpm_safe_upgrade_lock." + pppid + ".";
   for (const auto& name : util::list_dir(ctx.settings.tmp_location)) {
     if (!util::starts_with(name, prefix)) {

@@ -35,17 +35,6 @@ void remove_empty_parents(const std::string& root, std::string rel) {
   }
 }
 
-// find DIR -type d -empty -delete: depth-first removal of empty dirs.
-void delete_empty_dirs(const std::string& dir) {
-  for (const auto& name : util::list_dir(dir)) {
-    std::string path = dir + "/" + name;
-    if (util::is_dir(path) && !util::is_symlink(path)) {
-      delete_empty_dirs(path);
-    }
-  }
-  util::remove_empty_dir(dir);
-}
-
 void restore_originals(core::Context& ctx, const Unit& unit, const core::ModuleSlot& slot,
                        const std::string& suffix) {
   const auto& ka = unit.target;
@@ -80,7 +69,7 @@ void restore_originals(core::Context& ctx, const Unit& unit, const core::ModuleS
       }
       util::remove_file(origin_file);
     }
-    delete_empty_dirs(util::dirname(backup));
+    util::remove_empty_dirs(util::dirname(backup));
   }
   // Archived by older dkms versions without an .origin record.
   std::string legacy = module_file(backup, slot.dest_name, suffix);

@@ -193,6 +193,16 @@ bool remove_empty_dir(const std::string& path) {
   return rmdir(path.c_str()) == 0;
 }
 
+void remove_empty_dirs(const std::string& dir) {
+  for (const auto& name : list_dir(dir)) {
+    std::string path = dir + "/" + name;
+    if (is_dir(path) && !is_symlink(path)) {
+      remove_empty_dirs(path);
+    }
+  }
+  remove_empty_dir(dir);
+}
+
 static void copy_attributes(const std::string& dst, const struct stat& st) {
   if (geteuid() == 0) {
     (void)lchown(dst.c_str(), st.st_uid, st.st_gid);

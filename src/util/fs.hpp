@@ -36,6 +36,10 @@ bool remove_file(const std::string& path);
 bool remove_all_atomically(const std::string& path);
 // rmdir that only succeeds on an empty directory.
 bool remove_empty_dir(const std::string& path);
+// find DIR -type d -empty -delete: removes every directory under dir (and
+// dir itself) left empty once its own empty subdirectories are gone.
+// Symlinks are not followed.
+void remove_empty_dirs(const std::string& dir);
 // Recursively copies the contents of src into dst (merging), preserving
 // modes, ownership (when root) and timestamps; symlinks are copied as links.
 bool copy_tree(const std::string& src, const std::string& dst,
