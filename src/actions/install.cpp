@@ -71,14 +71,14 @@ core::VersionInfo verinfo(const std::string& path) {
 
 // The kernel's modules named like a slot (upstream's find_module, which it
 // runs for each slot in check_version_sanity and again before archiving).
-// A walk covers the whole module tree, so one walk answers for every slot
-// when their names differ: then installing a slot cannot change what a
-// later slot's search finds. Shared names fall back to a walk per slot.
+// One look at the module index (core/module_index.hpp) answers for every
+// slot when their names differ: then installing a slot cannot change what
+// a later slot's search finds. Shared names fall back to a walk per slot.
 class SameNamedModules {
 public:
-  SameNamedModules(const std::string& lib_tree,
+  SameNamedModules(const core::Context& ctx, const std::string& kernel,
                    const std::vector<core::ModuleSlot>& slots, const std::string& suffix)
-      : m_lib_tree(lib_tree), m_suffix(suffix) {
+      : m_lib_tree(ctx.settings.install_tree + "/" + kernel), m_suffix(suffix) {
     std::map<std::string, std::string> slot_of_file;
     for (const auto& slot : slots) {
       for (const auto& file : {slot.dest_name + ".ko", slot.dest_name + ".ko" + suffix}) {
@@ -93,7 +93,7 @@ public:
     for (const auto& [file, slot] : slot_of_file) {
       names.push_back(file);
     }
-    for (auto& path : util::find_files_named(lib_tree, names)) {
+    for (auto& path : core::indexed_files_named(ctx, kernel, names)) {
       m_found[slot_of_file[util::basename(path)]].push_back(std::move(path));
     }
   }
@@ -308,7 +308,7 @@ void do_install(core::Context& ctx, Unit& unit) {
   // install did, so the kernel keeps the modules it had.
   try {
     bool any_installed = false;
-    SameNamedModules existing(lib_tree, conf.modules, suffix);
+    SameNamedModules existing(ctx, ka.kernel, conf.modules, suffix);
     for (const auto& slot : conf.modules) {
       const std::vector<std::string> hits = existing.of(slot.dest_name);
       if (!check_version_sanity(ctx, unit, conf, slot.dest_name, suffix, hits)) {

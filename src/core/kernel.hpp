@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/context.hpp"
+#include "core/module_index.hpp"
 
 #include <optional>
 #include <string>
@@ -15,15 +16,8 @@ std::string kernel_source_dir(const Context& ctx, const std::string& kernel);
 std::string kernel_config(const Context& ctx, const std::string& kernel);
 // True if KSRC/include exists (headers installed).
 bool kernel_headers_present(const Context& ctx, const std::string& kernel);
-// How much of a kernel's module tree to re-read to trust the suffix
-// remembered from the last full walk (DT/.module-suffix-K). Proving that no
-// module with another suffix appeared anywhere takes a stat per directory
-// (about a thousand per kernel); `top_levels` checks only the root and the
-// two levels below it, which depmod, kernel packages and dkms itself change
-// whenever they add modules. Read-only status uses it; commands that change
-// the tree use every_directory.
-enum class SuffixCheck { every_directory, top_levels };
-// ".gz", ".xz", ".zst" or "": what the installed modules of K use (SPEC §6.5).
+// ".gz", ".xz", ".zst" or "": what the installed modules of K use (SPEC §6.5),
+// through the module index (core/module_index.hpp), once per process.
 std::string module_compression_suffix(const Context& ctx, const std::string& kernel,
                                       SuffixCheck check = SuffixCheck::every_directory);
 

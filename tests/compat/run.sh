@@ -56,7 +56,7 @@ if [[ ${1:-} == --inner ]]; then
         } 2>/dev/null | sort -u |
             # Our hidden caches in the tree (issue 5: kept in a form upstream
             # ignores) are not state; everything else is compared.
-            grep -Ev '/\.(conf-cache-|module-suffix-)[^/]*$' | while IFS= read -r p; do
+            grep -Ev '/\.(conf-cache-|module-index-)[^/]*$' | while IFS= read -r p; do
             find "$p" -maxdepth 0 -printf '%p %y %m %l\n'
         done
     } >"$out" 2>&1

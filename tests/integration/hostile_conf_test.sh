@@ -25,7 +25,7 @@ make_signing_key
 
 listing() {
     # The lock file is created by the first run and is not tree content.
-    (cd "$T" && find dkms src modules ! -path dkms/.dkms.lock ! -name '.module-suffix-*' \
+    (cd "$T" && find dkms src modules ! -path dkms/.dkms.lock ! -name '.module-index-*' \
         ! -name '.conf-cache-*' -printf '%y %s %p -> %l\n' | sort)
 }
 

@@ -38,7 +38,7 @@ expect_exit 0 dkms_t add "$PKG"
 VDIR="$T/dkms/$M/1.0"
 listing() {
     # dkms's own hidden bookkeeping (lock, caches) is not part of the state.
-    (cd "$T" && find dkms src modules ! -name .dkms.lock ! -name '.module-suffix-*' \
+    (cd "$T" && find dkms src modules ! -name .dkms.lock ! -name '.module-index-*' \
         ! -name '.conf-cache-*' -printf '%y %p\n' | sort)
 }
 BEFORE=$(listing)

@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# dkms status with its caches (DT/m/v/.conf-cache-K-A, DT/.module-suffix-K)
+# dkms status with its caches (DT/m/v/.conf-cache-K-A, DT/.module-index-K)
 # prints exactly what it prints without them, on a tree with every state;
 # and a cache never hides an edit of dkms.conf or a new /etc/dkms override.
 # Expected notes follow SPEC §5.4 (upstream's module_status_built_extra).
@@ -64,13 +64,13 @@ first=$OUT
 assert_eq "$(grep -v '^dkms_hello' <<<"$first")" "$expected"
 assert_contains "$first" "$hello"
 assert_file "$T/dkms/m_diff/1.0/.conf-cache-$K-$A"
-assert_file "$T/dkms/.module-suffix-$K"
+assert_file "$T/dkms/.module-index-$K"
 assert_no_file "$T/dkms/m_badconf/1.0/.conf-cache-$K-$A"
 assert_no_file "$T/dkms/m_dynamic/1.0/.conf-cache-$K-$A"
 
 expect_exit 0 dkms_t status
 assert_eq "$OUT" "$first"
-rm -f "$T"/dkms/*/*/.conf-cache-* "$T"/dkms/.module-suffix-*
+rm -f "$T"/dkms/*/*/.conf-cache-* "$T"/dkms/.module-index-*
 expect_exit 0 dkms_t status
 assert_eq "$OUT" "$first"
 expect_exit 0 dkms_t status -m m_diff
@@ -100,13 +100,13 @@ xz -c --check=crc32 "$(ls "$T/dkms/m_dynamic/1.0/$K/$A/module/"m_dynamic.ko*)" \
 cp "$T/dkms/m_xz/1.0/$K/$A/module/m_xz.ko.xz" "$IK/updates/dkms/"
 ln -s "1.0/$K/$A" "$T/dkms/m_xz/kernel-$K-$A"
 touch "$IK/kernel/drivers/net/witness.ko.xz"
-rm -f "$T/dkms/.module-suffix-$K"
+rm -f "$T/dkms/.module-index-$K"
 sleep 1.1 # the record is kept only when no directory changed in the last second
 xz_ok="m_xz/1.0, $K, $A: installed"
 xz_missing="$xz_ok (Built modules are missing in the kernel modules folder)"
 expect_exit 0 dkms_t status -m m_xz
 assert_eq "$OUT" "$xz_ok" "suffix .xz from the full walk"
-assert_eq "$(sed -n 3p "$T/dkms/.module-suffix-$K")" ".xz" "suffix record"
+assert_eq "$(sed -n 3p "$T/dkms/.module-index-$K")" ".xz" "suffix record"
 # Deeper than two levels, alone: status keeps the recorded answer.
 touch "$IK/kernel/drivers/net/deep.ko.zst"
 expect_exit 0 dkms_t status -m m_xz
@@ -115,7 +115,7 @@ assert_eq "$OUT" "$xz_ok" "a change below the top levels, read-only status"
 # with the record removes it even when it cannot record its own answer
 # (a directory changed within the last second).
 expect_exit 0 dkms_t uninstall -m m_xz -v 1.0 -k "$K"
-if [[ $(sed -n 3p "$T/dkms/.module-suffix-$K" 2>/dev/null) == .xz ]]; then
+if [[ $(sed -n 3p "$T/dkms/.module-index-$K" 2>/dev/null) == .xz ]]; then
     _lib_fail "the stale suffix record survived a full walk that found .zst"
 else
     _lib_pass
@@ -126,12 +126,12 @@ expect_exit 0 dkms_t status -m m_xz
 assert_eq "$OUT" "$xz_missing" "after the full walk found .zst"
 sleep 1.1
 expect_exit 0 dkms_t uninstall -m m_xz -v 1.0 -k "$K"
-assert_eq "$(sed -n 3p "$T/dkms/.module-suffix-$K")" ".zst" "the full walk recorded .zst"
+assert_eq "$(sed -n 3p "$T/dkms/.module-index-$K")" ".zst" "the full walk recorded .zst"
 cp "$T/dkms/m_xz/1.0/$K/$A/module/m_xz.ko.xz" "$IK/updates/dkms/"
 ln -sfn "1.0/$K/$A" "$T/dkms/m_xz/kernel-$K-$A"
 # At the top levels: status sees it at once (a new directory in IT/K).
 rm "$IK/kernel/drivers/net/deep.ko.zst"
-rm -f "$T/dkms/.module-suffix-$K"
+rm -f "$T/dkms/.module-index-$K"
 sleep 1.1
 expect_exit 0 dkms_t status -m m_xz
 assert_eq "$OUT" "$xz_ok" "suffix .xz again"

@@ -1,0 +1,337 @@
+#include "core/module_index.hpp"
+
+#include "core/conf_cache.hpp"
+#include "util/fs.hpp"
+#include "util/strings.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <ctime>
+#include <dirent.h>
+#include <map>
+#include <optional>
+#include <string_view>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace core {
+
+namespace {
+
+constexpr std::string_view k_format = "dkms-module-index 1";
+constexpr int k_top_levels_depth = 2;
+constexpr int k_max_depth = 64;
+
+struct Entry {
+  std::string name;
+  char type; // 'd' directory (walked), 'f' regular file, 'o' anything else
+  bool operator<(const Entry& other) const { return name < other.name; }
+};
+
+struct Dir {
+  std::string rel;   // below IT/K: "" for IT/K itself, else "kernel/drivers"
+  std::string stamp; // "" when unknown: read again next time
+  long long ctime_ns = 0;
+  std::vector<Entry> entries; // sorted by name
+};
+
+struct Index {
+  std::string suffix;
+  std::vector<Dir> dirs; // depth first, each before its subdirectories
+};
+
+std::string index_root(const Context& ctx, const std::string& kernel) {
+  return ctx.settings.install_tree + "/" + kernel + "/";
+}
+
+std::string dir_path(const std::string& root, const std::string& rel) {
+  return rel.empty() ? root : root + rel;
+}
+
+int depth_of(std::string_view rel) {
+  return rel.empty() ? 0 : static_cast<int>(std::count(rel.begin(), rel.end(), '/')) + 1;
+}
+
+// A directory's identity: its entries cannot change without its ctime
+// changing (create, unlink, rename all update it; users cannot set ctime
+// back). IT/K itself is followed if it is a symlink. "-": not a directory.
+std::string dir_stamp(const std::string& path, bool follow, long long* ctime_ns) {
+  struct stat st;
+  int rc = follow ? stat(path.c_str(), &st) : lstat(path.c_str(), &st);
+  if (rc != 0 || !S_ISDIR(st.st_mode)) {
+    return "-";
+  }
+  *ctime_ns = st.st_ctim.tv_sec * 1000000000LL + st.st_ctim.tv_nsec;
+  return std::to_string(st.st_dev) + " " + std::to_string(st.st_ino) + " " +
+         std::to_string(*ctime_ns);
+}
+
+// The entries of one directory that the index keeps, from the directory's
+// own entry types (no stat per file where the filesystem reports them).
+std::vector<Entry> read_entries(const std::string& path) {
+  std::vector<Entry> out;
+  DIR* d = opendir(path.c_str());
+  if (d == nullptr) {
+    return out;
+  }
+  while (struct dirent* e = readdir(d)) {
+    std::string_view name = e->d_name;
+    if (name == "." || name == "..") {
+      continue;
+    }
+    unsigned char type = e->d_type;
+    if (type == DT_UNKNOWN) {
+      struct stat st;
+      if (lstat((path + "/" + e->d_name).c_str(), &st) != 0) {
+        continue;
+      }
+      type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
+    }
+    if (type == DT_DIR) {
+      out.push_back({e->d_name, 'd'});
+    } else if (name.find(".ko") != std::string_view::npos) {
+      out.push_back({e->d_name, type == DT_REG ? 'f' : 'o'});
+    }
+  }
+  closedir(d);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// As upstream's set_module_suffix: find -name "*.ko.gz", then .xz, then
+// .zst; the last that finds something wins. Any entry type counts.
+std::string suffix_of(const Index& index) {
+  bool found[3] = {false, false, false};
+  static constexpr std::string_view k_suffixes[3] = {".ko.gz", ".ko.xz", ".ko.zst"};
+  for (const auto& dir : index.dirs) {
+    for (const auto& e : dir.entries) {
+      for (int i = 0; i < 3; ++i) {
+        found[i] = found[i] || std::string_view(e.name).ends_with(k_suffixes[i]);
+      }
+    }
+  }
+  return found[2] ? ".zst" : found[1] ? ".xz" : found[0] ? ".gz" : "";
+}
+
+// Splits the record into lines in place; false at a missing final newline.
+bool next_line(std::string_view& rest, std::string_view& line) {
+  size_t nl = rest.find('\n');
+  if (nl == std::string_view::npos) {
+    return false;
+  }
+  line = rest.substr(0, nl);
+  rest.remove_prefix(nl + 1);
+  return true;
+}
+
+std::optional<Index> parse(std::string_view text, const std::string& root) {
+  std::string_view format, recorded_root, suffix, line;
+  if (!next_line(text, format) || format != k_format || !next_line(text, recorded_root) ||
+      recorded_root != root || !next_line(text, suffix)) {
+    return std::nullopt;
+  }
+  Index index;
+  index.suffix = suffix;
+  while (next_line(text, line)) {
+    if (line.size() < 4 || line[1] != '\t') {
+      return std::nullopt;
+    }
+    if (line[0] == 'D') {
+      size_t tab = line.find('\t', 2);
+      if (tab == std::string_view::npos) {
+        return std::nullopt;
+      }
+      Dir dir;
+      dir.stamp = line.substr(2, tab - 2);
+      dir.rel = line.substr(tab + 1);
+      index.dirs.push_back(std::move(dir));
+    } else if (line[0] == 'E' && line[3] == '\t' && !index.dirs.empty()) {
+      index.dirs.back().entries.push_back({std::string(line.substr(4)), line[2]});
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (!text.empty() || index.dirs.empty() || !index.dirs.front().rel.empty()) {
+    return std::nullopt;
+  }
+  return index;
+}
+
+// The stored index still answers when every directory checked keeps its
+// stamp: then the suffix on line 3 is current, found without building the
+// index (status asks for three kernels per run). The top levels go first:
+// they are where changes show most often (dkms installs into updates/).
+std::optional<std::string> quick_suffix(std::string_view text, const std::string& root,
+                                        SuffixCheck check) {
+  std::string_view format, recorded_root, suffix, line;
+  if (!next_line(text, format) || format != k_format || !next_line(text, recorded_root) ||
+      recorded_root != root || !next_line(text, suffix)) {
+    return std::nullopt;
+  }
+  const int passes = check == SuffixCheck::top_levels ? 1 : 2;
+  long long ignored = 0;
+  for (int pass = 0; pass < passes; ++pass) {
+    std::string_view rest = text;
+    while (next_line(rest, line)) {
+      if (line.size() < 4 || line[0] != 'D') {
+        continue;
+      }
+      size_t tab = line.find('\t', 2);
+      if (tab == std::string_view::npos) {
+        return std::nullopt;
+      }
+      std::string_view stamp = line.substr(2, tab - 2);
+      std::string_view rel = line.substr(tab + 1);
+      if ((depth_of(rel) > k_top_levels_depth) != (pass == 1)) {
+        continue;
+      }
+      if (stamp.empty() ||
+          dir_stamp(dir_path(root, std::string(rel)), rel.empty(), &ignored) != stamp) {
+        return std::nullopt;
+      }
+    }
+  }
+  return std::string(suffix);
+}
+
+// Rebuilds the index from the tree, reading again only the directories
+// whose stamp differs from the old index (or that it does not know).
+// Directories that `check` leaves unchecked keep their old entries.
+void refresh(const std::string& root, const std::string& rel, int depth,
+             const std::map<std::string_view, const Dir*>& old, SuffixCheck check,
+             Index& out, bool& changed) {
+  if (depth > k_max_depth) {
+    return;
+  }
+  auto known = old.find(rel);
+  Dir dir;
+  if (known != old.end() && check == SuffixCheck::top_levels &&
+      depth > k_top_levels_depth) {
+    dir = *known->second;
+  } else {
+    std::string now = dir_stamp(dir_path(root, rel), rel.empty(), &dir.ctime_ns);
+    if (now == "-") {
+      changed = true;
+      return;
+    }
+    if (known != old.end() && !known->second->stamp.empty() &&
+        known->second->stamp == now) {
+      dir = *known->second;
+    } else {
+      dir.entries = read_entries(dir_path(root, rel));
+      changed = true;
+    }
+    dir.stamp = now;
+  }
+  dir.rel = rel;
+  std::vector<std::string> subdirs;
+  for (const auto& e : dir.entries) {
+    if (e.type == 'd') {
+      subdirs.push_back(rel.empty() ? e.name : rel + "/" + e.name);
+    }
+  }
+  out.dirs.push_back(std::move(dir));
+  for (const auto& sub : subdirs) {
+    refresh(root, sub, depth + 1, old, check, out, changed);
+  }
+}
+
+void store(const std::string& path, const std::string& root, const Index& index) {
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  // A change within the last second could share its timestamp with the
+  // state read: such a directory is stored without a stamp.
+  const long long recent = (now.tv_sec - 1) * 1000000000LL + now.tv_nsec;
+  std::string data = std::string(k_format) + "\n" + root + "\n" + index.suffix + "\n";
+  for (const auto& dir : index.dirs) {
+    if (dir.rel.find('\n') != std::string::npos) {
+      return;
+    }
+    bool fresh = dir.ctime_ns == 0 || dir.ctime_ns <= recent;
+    data += "D\t" + (fresh ? dir.stamp : std::string()) + "\t" + dir.rel + "\n";
+    for (const auto& e : dir.entries) {
+      if (e.name.find('\n') != std::string::npos) {
+        return;
+      }
+      data += std::string("E\t") + e.type + "\t" + e.name + "\n";
+    }
+  }
+  write_cache_record(path, data);
+}
+
+// The current index of IT/K: the stored one, checked and refreshed (and
+// stored again when anything was read anew).
+Index current_index(const Context& ctx, const std::string& kernel, SuffixCheck check,
+                    const std::optional<std::string>& text) {
+  const std::string root = index_root(ctx, kernel);
+  std::optional<Index> old;
+  if (text) {
+    old = parse(*text, root);
+  }
+  std::map<std::string_view, const Dir*> by_rel;
+  if (old) {
+    for (const auto& dir : old->dirs) {
+      by_rel.emplace(dir.rel, &dir);
+    }
+  }
+  Index index;
+  bool changed = !old;
+  refresh(root, "", 0, by_rel, check, index, changed);
+  index.suffix = suffix_of(index);
+  if (changed && !index.dirs.empty() && util::is_dir(ctx.settings.dkms_tree)) {
+    store(module_index_path(ctx, kernel), root, index);
+  }
+  return index;
+}
+
+void collect(const std::map<std::string_view, const Dir*>& by_rel,
+             const std::string& root, const std::string& rel,
+             const std::vector<std::string>& names, std::vector<std::string>& out) {
+  auto it = by_rel.find(rel);
+  if (it == by_rel.end()) {
+    return;
+  }
+  for (const auto& e : it->second->entries) {
+    std::string sub = rel.empty() ? e.name : rel + "/" + e.name;
+    if (e.type == 'd') {
+      collect(by_rel, root, sub, names, out);
+    } else if (e.type == 'f' &&
+               std::find(names.begin(), names.end(), e.name) != names.end()) {
+      out.push_back(root + sub);
+    }
+  }
+}
+
+} // namespace
+
+std::string module_index_path(const Context& ctx, const std::string& kernel) {
+  return ctx.settings.dkms_tree + "/.module-index-" + kernel;
+}
+
+std::string indexed_compression_suffix(const Context& ctx, const std::string& kernel,
+                                       SuffixCheck check) {
+  auto text = util::read_file(module_index_path(ctx, kernel));
+  if (text) {
+    if (auto suffix = quick_suffix(*text, index_root(ctx, kernel), check)) {
+      return *suffix;
+    }
+  }
+  return current_index(ctx, kernel, check, text).suffix;
+}
+
+std::vector<std::string> indexed_files_named(const Context& ctx,
+                                             const std::string& kernel,
+                                             const std::vector<std::string>& names) {
+  auto text = util::read_file(module_index_path(ctx, kernel));
+  Index index = current_index(ctx, kernel, SuffixCheck::every_directory, text);
+  std::map<std::string_view, const Dir*> by_rel;
+  for (const auto& dir : index.dirs) {
+    by_rel.emplace(dir.rel, &dir);
+  }
+  std::vector<std::string> out;
+  // Paths as find prints them below IT/K (no doubled slash).
+  collect(by_rel, ctx.settings.install_tree + "/" + kernel + "/", "", names, out);
+  return out;
+}
+
+} // namespace core

@@ -1,0 +1,122 @@
+#include "../test_support.hpp"
+#include "core/module_index.hpp"
+#include "util/fs.hpp"
+
+#include <chrono>
+#include <gtest/gtest.h>
+#include <thread>
+
+namespace {
+
+using test_support::make_dir;
+using test_support::make_symlink;
+using test_support::write_text;
+
+const std::string k_kernel = "6.1.0-index";
+const std::vector<std::string> k_names = {"x.ko", "x.ko.xz", "deep.ko.zst"};
+
+class ModuleIndexTest : public ::testing::Test {
+protected:
+  void SetUp() override { make_dir(t.dt()); }
+  std::string kdir() const { return t.it() + "/" + k_kernel; }
+  void add(const std::string& rel) { write_text(kdir() + "/" + rel, ""); }
+  // The walker that mirrors find -type f is the oracle for the index.
+  void expect_same_files(const std::string& when) {
+    EXPECT_EQ(core::indexed_files_named(t.ctx, k_kernel, k_names),
+              util::find_files_named(kdir(), k_names))
+        << when;
+  }
+  std::string suffix(core::SuffixCheck check) {
+    return core::indexed_compression_suffix(t.ctx, k_kernel, check);
+  }
+  // Stamps are recorded only for directories unchanged for a second.
+  static void let_stamps_settle() {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  }
+
+  test_support::TestContext t;
+};
+
+TEST_F(ModuleIndexTest, FilesNamedAsFindFindsThem) {
+  add("kernel/a/x.ko");
+  add("kernel/a/x.ko.xz");
+  add("kernel/b/c/x.ko");
+  add("kernel/b/other.ko");
+  add("updates/dkms/x.ko");
+  make_dir(kdir() + "/extra/x.ko"); // a directory, not a file
+  make_symlink(kdir() + "/kernel/a/x.ko", kdir() + "/extra/link/x.ko.xz");
+  make_symlink(t.root / "headers", kdir() + "/build");
+  write_text(t.root / "headers/x.ko", "");
+  expect_same_files("first walk");
+  ASSERT_TRUE(util::is_regular(core::module_index_path(t.ctx, k_kernel)));
+  expect_same_files("from the stored index");
+  EXPECT_EQ(core::indexed_files_named(t.ctx, k_kernel, k_names).size(), 4u);
+}
+
+TEST_F(ModuleIndexTest, EveryDirectoryCheckFollowsChanges) {
+  add("kernel/drivers/net/a.ko.xz");
+  add("kernel/drivers/net/x.ko");
+  add("updates/dkms/x.ko.xz");
+  let_stamps_settle();
+  EXPECT_EQ(suffix(core::SuffixCheck::every_directory), ".xz");
+  expect_same_files("settled");
+
+  add("kernel/drivers/net/deep.ko.zst");
+  EXPECT_EQ(suffix(core::SuffixCheck::every_directory), ".zst");
+  expect_same_files("a file added deep down");
+
+  util::remove_all(kdir() + "/kernel/drivers/net");
+  EXPECT_EQ(suffix(core::SuffixCheck::every_directory), ".xz");
+  expect_same_files("a directory removed");
+
+  util::remove_all(kdir() + "/updates/dkms");
+  make_symlink(kdir() + "/kernel", kdir() + "/updates/dkms");
+  EXPECT_EQ(suffix(core::SuffixCheck::every_directory), "");
+  expect_same_files("a directory replaced by a symlink");
+}
+
+TEST_F(ModuleIndexTest, ChangesWithinTheSecondAreReadAgain) {
+  // No settling: every stamp is too recent to trust, so each look re-reads.
+  add("kernel/drivers/net/a.ko.gz");
+  EXPECT_EQ(suffix(core::SuffixCheck::every_directory), ".gz");
+  add("kernel/drivers/net/b.ko.xz");
+  EXPECT_EQ(suffix(core::SuffixCheck::every_directory), ".xz");
+  expect_same_files("same second");
+}
+
+TEST_F(ModuleIndexTest, TopLevelsTrustDeeperDirectories) {
+  add("kernel/drivers/net/a.ko.xz");
+  let_stamps_settle();
+  EXPECT_EQ(suffix(core::SuffixCheck::every_directory), ".xz");
+  // Deeper than two levels: by design only a full check sees it.
+  add("kernel/drivers/net/deep.ko.zst");
+  EXPECT_EQ(suffix(core::SuffixCheck::top_levels), ".xz");
+  EXPECT_EQ(suffix(core::SuffixCheck::every_directory), ".zst");
+  // At the top levels: seen at once.
+  util::remove_file(kdir() + "/kernel/drivers/net/deep.ko.zst");
+  let_stamps_settle();
+  EXPECT_EQ(suffix(core::SuffixCheck::every_directory), ".xz");
+  add("extra/z.ko.zst");
+  EXPECT_EQ(suffix(core::SuffixCheck::top_levels), ".zst");
+}
+
+TEST_F(ModuleIndexTest, DamagedRecordIsRebuilt) {
+  add("kernel/a.ko.xz");
+  add("kernel/x.ko");
+  for (const char* junk :
+       {"", "dkms-module-index 1\n", "garbage\n", "dkms-module-index 1\nx"}) {
+    write_text(core::module_index_path(t.ctx, k_kernel), junk);
+    EXPECT_EQ(suffix(core::SuffixCheck::every_directory), ".xz") << junk;
+    write_text(core::module_index_path(t.ctx, k_kernel), junk);
+    expect_same_files(junk);
+  }
+}
+
+TEST_F(ModuleIndexTest, NoDkmsTreeNoRecord) {
+  util::remove_all(t.dt());
+  add("kernel/a.ko.zst");
+  EXPECT_EQ(suffix(core::SuffixCheck::every_directory), ".zst");
+  EXPECT_FALSE(util::lexists(core::module_index_path(t.ctx, k_kernel)));
+}
+
+} // namespace
