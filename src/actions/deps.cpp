@@ -1,11 +1,14 @@
 // BUILD_DEPENDS_REBUILD (SPEC §2.14): after an install on K/A, rebuild the
 // modules whose recorded dependency versions are stale.
 #include "actions/actions.hpp"
+#include "core/conf_cache.hpp"
 #include "core/exit.hpp"
 #include "core/tree.hpp"
 #include "core/version.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
+
+#include <optional>
 
 namespace actions {
 
@@ -44,7 +47,37 @@ void rebuild_dependent_modules(core::Context& ctx, Unit& unit) {
     Unit dep = unit;
     dep.module = e.module;
     dep.version = e.version;
-    auto conf = read_conf_or_die(ctx, dep);
+    // Without -c the read below is of the source link's dkms.conf, which the
+    // persistent record may answer without a bash per module.
+    core::ConfRequest req;
+    req.main_file = core::source_link(ctx, e.module, e.version) + "/dkms.conf";
+    req.module = e.module;
+    req.version = e.version;
+    req.target = ka;
+    std::optional<core::ConfRecord> record;
+    if (ctx.opts.conf_file.empty()) {
+      record.emplace(ctx, req);
+      auto cached = record->load();
+      if (cached && (cached->build_depends.empty() || !cached->build_depends_rebuild ||
+                     unit.force)) {
+        // Upstream would have evaluated this conf and remembered it as its
+        // last read. A recorded conf printed nothing when evaluated, so
+        // forgetting the memo instead (the next read of any conf
+        // evaluates) prints exactly what upstream prints.
+        unit.conf_cache = {};
+        continue;
+      }
+    }
+    auto read = [&](bool& evaluated) -> std::optional<core::DkmsConf> {
+      const bool had = dep.conf_cache.conf.has_value();
+      const std::string key = dep.conf_cache.key;
+      auto conf = read_conf_or_die(ctx, dep);
+      // Reusing the memo printed nothing now, but maybe when it was made.
+      evaluated = !had || key != dep.conf_cache.key;
+      return conf;
+    };
+    bool evaluated = true;
+    core::DkmsConf conf = record ? *record->read_through(read) : *read(evaluated);
     unit.conf_cache = dep.conf_cache;
     if (conf.build_depends.empty() || !conf.build_depends_rebuild || unit.force) {
       continue;

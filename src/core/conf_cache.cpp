@@ -18,7 +18,8 @@ namespace core {
 
 namespace {
 
-constexpr const char* k_format = "dkms-conf-cache 1";
+// Bumped whenever the layout changes, so older records simply miss.
+constexpr const char* k_format = "dkms-conf-cache 2";
 
 bool is_name_start(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
@@ -400,44 +401,6 @@ const std::set<std::string>* names_in(const std::string& dir) {
   return &listing.names;
 }
 
-struct Key {
-  std::vector<std::string> fields;
-  std::vector<std::string> chain; // existing files, in chain order
-  long long newest_change_ns = 0;
-};
-
-Key current_key(const Context& ctx, const ConfRequest& request) {
-  Key key;
-  key.fields = {k_format, request.module, request.version, request.target.kernel,
-                request.target.arch};
-  std::vector<std::string> files = {request.main_file};
-  for (const auto& f : conf_override_candidates(ctx, request)) {
-    files.push_back(f);
-  }
-  const std::set<std::string>* etc_names = names_in(ctx.sys.etc_dkms);
-  for (const auto& f : files) {
-    bool listed_absent = f != request.main_file && etc_names != nullptr &&
-                         util::dirname(f) == ctx.sys.etc_dkms &&
-                         etc_names->count(util::basename(f)) == 0;
-    FileStamp s = listed_absent ? FileStamp{f + " absent", 0} : stamp(f);
-    key.fields.push_back(s.text);
-    key.newest_change_ns = std::max(key.newest_change_ns, s.newest_change_ns);
-    if (s.newest_change_ns != 0) {
-      key.chain.push_back(f);
-    }
-  }
-  // The evaluator's shell and what changes how it starts or parses.
-  static const std::string bash_stamp = stamp("/bin/bash").text;
-  key.fields.push_back(bash_stamp);
-  for (const char* name :
-       {"BASH_ENV", "ENV", "SHELLOPTS", "BASHOPTS", "POSIXLY_CORRECT"}) {
-    const char* v = getenv(name);
-    key.fields.push_back(v == nullptr ? std::string(name) + " unset"
-                                      : std::string(name) + "=" + v);
-  }
-  return key;
-}
-
 std::string value_of(const std::vector<std::pair<std::string, std::string>>& vars,
                      const std::string& name, bool& found) {
   for (const auto& [n, v] : vars) {
@@ -450,25 +413,49 @@ std::string value_of(const std::vector<std::pair<std::string, std::string>>& var
   return {};
 }
 
+// A count field: decimal, at most max_digits digits.
+bool next_count(FieldReader& in, size_t max_digits, int& count) {
+  std::string field;
+  if (!in.next(field) || field.empty() || field.size() > max_digits) {
+    return false;
+  }
+  count = std::atoi(field.c_str());
+  return true;
+}
+
+bool next_flag(FieldReader& in, bool& flag) {
+  std::string field;
+  if (!in.next(field) || (field != "yes" && field != "no")) {
+    return false;
+  }
+  flag = field == "yes";
+  return true;
+}
+
+void put_flag(std::string& out, bool flag) {
+  put(out, flag ? "yes" : "no");
+}
+
 std::optional<StatusConf>
-load(const Context& ctx, const std::string& path, const Key& key,
-     const std::vector<std::pair<std::string, std::string>>& vars) {
+load_record(const Context& ctx, const std::string& path,
+            const std::vector<std::string>& key_fields,
+            const std::vector<std::pair<std::string, std::string>>& vars) {
   auto data = util::read_file(path);
   if (!data) {
     return std::nullopt;
   }
   FieldReader in(*data);
   std::string field;
-  for (const auto& expected : key.fields) {
+  for (const auto& expected : key_fields) {
     if (!in.next(field) || field != expected) {
       return std::nullopt;
     }
   }
-  std::string count;
-  if (!in.next(count) || count.empty() || count.size() > 3) {
+  int count = 0;
+  if (!next_count(in, 3, count)) {
     return std::nullopt;
   }
-  for (int i = std::atoi(count.c_str()); i > 0; --i) {
+  for (; count > 0; --count) {
     std::string name, stored;
     bool found = false;
     if (!in.next(name) || !in.next(stored) || value_of(vars, name, found) != stored ||
@@ -476,32 +463,40 @@ load(const Context& ctx, const std::string& path, const Key& key,
       return std::nullopt;
     }
   }
-  if (!in.next(count) || count.empty() || count.size() > 4) {
+  StatusConf conf;
+  if (!next_count(in, 4, count)) {
     return std::nullopt;
   }
-  StatusConf conf;
-  for (int i = std::atoi(count.c_str()); i > 0; --i) {
+  for (; count > 0; --count) {
     ModuleSlot slot;
-    std::string strip;
     if (!in.next(slot.built_name) || !in.next(slot.built_location) ||
-        !in.next(slot.dest_name) || !in.next(slot.dest_location) || !in.next(strip)) {
+        !in.next(slot.dest_name) || !in.next(slot.dest_location) ||
+        !next_flag(in, slot.strip)) {
       return std::nullopt;
     }
-    slot.strip = strip == "yes";
     slot.install_location = effective_location(ctx, slot.dest_location);
     conf.modules.push_back(std::move(slot));
   }
-  if (!in.at_end()) {
+  if (!next_count(in, 4, count)) {
+    return std::nullopt;
+  }
+  for (; count > 0; --count) {
+    if (!in.next(field)) {
+      return std::nullopt;
+    }
+    conf.build_depends.push_back(field);
+  }
+  if (!next_flag(in, conf.build_depends_rebuild) || !in.at_end()) {
     return std::nullopt;
   }
   return conf;
 }
 
-void store(const std::string& path, const Key& key,
-           const std::vector<std::pair<std::string, std::string>>& keyed_vars,
-           const std::vector<ModuleSlot>& modules) {
+void store_record(const std::string& path, const std::vector<std::string>& key_fields,
+                  const std::vector<std::pair<std::string, std::string>>& keyed_vars,
+                  const DkmsConf& conf) {
   std::string data;
-  for (const auto& f : key.fields) {
+  for (const auto& f : key_fields) {
     put(data, f);
   }
   put(data, std::to_string(keyed_vars.size()));
@@ -509,14 +504,19 @@ void store(const std::string& path, const Key& key,
     put(data, name);
     put(data, value);
   }
-  put(data, std::to_string(modules.size()));
-  for (const auto& s : modules) {
+  put(data, std::to_string(conf.modules.size()));
+  for (const auto& s : conf.modules) {
     put(data, s.built_name);
     put(data, s.built_location);
     put(data, s.dest_name);
     put(data, s.dest_location);
-    put(data, s.strip ? "yes" : "no");
+    put_flag(data, s.strip);
   }
+  put(data, std::to_string(conf.build_depends.size()));
+  for (const auto& bd : conf.build_depends) {
+    put(data, bd);
+  }
+  put_flag(data, conf.build_depends_rebuild);
   write_cache_record(path, data);
 }
 
@@ -526,12 +526,9 @@ long long now_ns() {
   return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-std::optional<StatusConf> evaluate_plain(Context& ctx, const ConfRequest& request) {
-  auto conf = read_dkms_conf(ctx, request);
-  if (!conf) {
-    return std::nullopt;
-  }
-  return StatusConf{std::move(conf->modules)};
+StatusConf status_part(DkmsConf&& conf) {
+  return StatusConf{std::move(conf.modules), std::move(conf.build_depends),
+                    conf.build_depends_rebuild};
 }
 
 } // namespace
@@ -560,62 +557,125 @@ std::string conf_cache_path(const Context& ctx, const ConfRequest& request) {
          request.target.kernel + "-" + request.target.arch;
 }
 
-std::optional<StatusConf> read_status_conf(Context& ctx, const ConfRequest& request) {
-  // Anything that prints, or cannot be replayed, goes the plain way.
-  if (!ctx.opts.directives.empty() || ctx.out.capturing() || ctx.out.quiet() ||
-      request.main_file.empty() || request.strictness != Strictness::lenient ||
-      access(request.main_file.c_str(), R_OK) != 0) {
-    return evaluate_plain(ctx, request);
+ConfRecord::ConfRecord(Context& ctx, const ConfRequest& request)
+    : m_ctx(ctx), m_request(request) {
+  m_applies = ctx.opts.directives.empty() && !request.main_file.empty() &&
+              request.strictness == Strictness::lenient &&
+              access(request.main_file.c_str(), R_OK) == 0;
+  if (!m_applies) {
+    return;
   }
-  const std::string path = conf_cache_path(ctx, request);
-  const Key key = current_key(ctx, request);
-  const auto vars = conf_shell_variables(ctx, request);
-  if (auto cached = load(ctx, path, key, vars)) {
-    return cached;
+  m_path = conf_cache_path(ctx, request);
+  m_fields = {k_format, request.module, request.version, request.target.kernel,
+              request.target.arch};
+  std::vector<std::string> files = {request.main_file};
+  for (const auto& f : conf_override_candidates(ctx, request)) {
+    files.push_back(f);
   }
+  const std::set<std::string>* etc_names = names_in(ctx.sys.etc_dkms);
+  for (const auto& f : files) {
+    bool listed_absent = f != request.main_file && etc_names != nullptr &&
+                         util::dirname(f) == ctx.sys.etc_dkms &&
+                         etc_names->count(util::basename(f)) == 0;
+    FileStamp s = listed_absent ? FileStamp{f + " absent", 0} : stamp(f);
+    m_fields.push_back(s.text);
+    m_newest_change_ns = std::max(m_newest_change_ns, s.newest_change_ns);
+    if (s.newest_change_ns != 0) {
+      m_chain.push_back(f);
+    }
+  }
+  // The evaluator's shell and what changes how it starts or parses.
+  static const std::string bash_stamp = stamp("/bin/bash").text;
+  m_fields.push_back(bash_stamp);
+  for (const char* name :
+       {"BASH_ENV", "ENV", "SHELLOPTS", "BASHOPTS", "POSIXLY_CORRECT"}) {
+    const char* v = getenv(name);
+    m_fields.push_back(v == nullptr ? std::string(name) + " unset"
+                                    : std::string(name) + "=" + v);
+  }
+  m_vars = conf_shell_variables(ctx, request);
+}
 
-  // A miss: decide whether the result may be kept, then evaluate.
+std::optional<StatusConf> ConfRecord::load() const {
+  if (!m_applies) {
+    return std::nullopt;
+  }
+  return load_record(m_ctx, m_path, m_fields, m_vars);
+}
+
+bool ConfRecord::storable(
+    std::vector<std::pair<std::string, std::string>>& keyed_vars) const {
+  // Captured or quiet text would hide whether the evaluation printed.
+  if (!m_applies || m_ctx.out.capturing() || m_ctx.out.quiet() ||
+      m_newest_change_ns >= now_ns() - 1000000000LL) {
+    return false;
+  }
   std::set<std::string> known;
-  for (const auto& [name, value] : vars) {
+  for (const auto& [name, value] : m_vars) {
     known.insert(name);
   }
   for (const auto& name : conf_accepted_names()) {
     known.insert(name);
   }
   std::set<std::string> referenced;
-  bool storable = key.newest_change_ns < now_ns() - 1000000000LL;
-  for (const auto& file : key.chain) {
+  for (const auto& file : m_chain) {
     auto text = util::read_file(file);
-    storable = storable && text && is_static_conf(*text, known, &referenced);
-  }
-  std::vector<std::pair<std::string, std::string>> keyed_vars;
-  for (const auto& [name, value] : vars) {
-    if (referenced.count(name) != 0) {
-      keyed_vars.emplace_back(name, value);
-      // The second pass would expand these characters again.
-      storable = storable && value.find_first_of("$`\\\"") == std::string::npos;
+    if (!text || !is_static_conf(*text, known, &referenced)) {
+      return false;
     }
   }
-  if (!storable) {
-    return evaluate_plain(ctx, request);
+  for (const auto& [name, value] : m_vars) {
+    if (referenced.count(name) != 0) {
+      // The second pass would expand these characters again.
+      if (value.find_first_of("$`\\\"") != std::string::npos) {
+        return false;
+      }
+      keyed_vars.emplace_back(name, value);
+    }
   }
-  ctx.out.begin_capture();
+  return true;
+}
+
+std::optional<DkmsConf> ConfRecord::read_through(
+    const std::function<std::optional<DkmsConf>(bool& evaluated)>& evaluate) {
+  bool evaluated = true;
+  std::vector<std::pair<std::string, std::string>> keyed_vars;
+  if (!storable(keyed_vars)) {
+    return evaluate(evaluated);
+  }
+  Output& out = m_ctx.out;
+  out.begin_capture();
   std::optional<DkmsConf> conf;
   try {
-    conf = read_dkms_conf(ctx, request);
+    conf = evaluate(evaluated);
   } catch (...) {
-    ctx.out.replay(ctx.out.end_capture());
+    out.replay(out.end_capture());
     throw;
   }
-  auto chunks = ctx.out.end_capture();
-  ctx.out.replay(chunks);
+  auto chunks = out.end_capture();
+  out.replay(chunks);
+  if (conf && evaluated && chunks.empty()) {
+    store_record(m_path, m_fields, keyed_vars, *conf);
+  }
+  return conf;
+}
+
+std::optional<StatusConf> read_status_conf(Context& ctx, const ConfRequest& request) {
+  std::optional<DkmsConf> conf;
+  // Captured or quiet text cannot be checked for silence: the plain way.
+  if (ctx.out.capturing() || ctx.out.quiet()) {
+    conf = read_dkms_conf(ctx, request);
+  } else {
+    ConfRecord record(ctx, request);
+    if (auto cached = record.load()) {
+      return cached;
+    }
+    conf = record.read_through([&](bool&) { return read_dkms_conf(ctx, request); });
+  }
   if (!conf) {
     return std::nullopt;
   }
-  if (chunks.empty()) {
-    store(path, key, keyed_vars, conf->modules);
-  }
-  return StatusConf{std::move(conf->modules)};
+  return status_part(std::move(*conf));
 }
 
 } // namespace core

@@ -3,6 +3,7 @@
 #include "core/context.hpp"
 #include "core/dkms_conf.hpp"
 
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
@@ -42,15 +43,52 @@ conf_shell_variables(const Context& ctx, const ConfRequest& request);
 std::vector<std::string> conf_override_candidates(const Context& ctx,
                                                   const ConfRequest& request);
 
-// What status needs of an evaluated conf: its module records.
+// What the read-only users need of an evaluated conf: status its module
+// records, install's dependency check (SPEC §2.14) the BUILD_DEPENDS words
+// and whether BUILD_DEPENDS_REBUILD is set.
 struct StatusConf {
   std::vector<ModuleSlot> modules;
+  std::vector<std::string> build_depends;
+  bool build_depends_rebuild = false;
 };
 
 // read_dkms_conf (lenient, request.main_file set) through the cache: same
 // messages, same result for status purposes. nullopt for an invalid conf;
 // a missing main file throws Exit as read_dkms_conf does.
 std::optional<StatusConf> read_status_conf(Context& ctx, const ConfRequest& request);
+
+// The record of one request, keyed when it is constructed, for callers
+// that evaluate the conf themselves (with their own memo) and only want
+// to skip that evaluation when the record answers.
+class ConfRecord {
+public:
+  ConfRecord(Context& ctx, const ConfRequest& request);
+
+  // The stored answer, without evaluating or printing anything; nullopt on
+  // a miss or when the request cannot use the cache (a --directive, strict,
+  // no readable main file).
+  std::optional<StatusConf> load() const;
+
+  // Runs evaluate, which must read request.main_file leniently and set
+  // evaluated to false when it reused an earlier result instead. Its text
+  // is printed as it would be; the result is stored when the trust rule
+  // allows it (an evaluation that printed nothing, of static files that
+  // did not change in the last second, output neither captured nor quiet).
+  std::optional<DkmsConf>
+  read_through(const std::function<std::optional<DkmsConf>(bool& evaluated)>& evaluate);
+
+private:
+  bool storable(std::vector<std::pair<std::string, std::string>>& keyed_vars) const;
+
+  Context& m_ctx;
+  ConfRequest m_request;
+  bool m_applies = false;
+  std::string m_path;
+  std::vector<std::string> m_fields;
+  std::vector<std::string> m_chain; // existing files, in chain order
+  long long m_newest_change_ns = 0;
+  std::vector<std::pair<std::string, std::string>> m_vars;
+};
 
 // Writes a cache record through a temporary file and rename, without
 // fsync: a lost or torn record is only a miss. Failures are ignored.

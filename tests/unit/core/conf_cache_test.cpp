@@ -4,6 +4,7 @@
 #include "core/conf_cache.hpp"
 #include "core/kernel.hpp"
 #include "util/fs.hpp"
+#include "util/strings.hpp"
 
 #include <cstdlib>
 #include <gtest/gtest.h>
@@ -271,6 +272,104 @@ TEST_F(ConfCacheTest, NeverStoresDynamicInvalidOrRecentConfs) {
   settle();
   EXPECT_TRUE(core::read_status_conf(ctx, req));
   EXPECT_FALSE(util::exists(cache));
+}
+
+// What install's dependency check reads (SPEC §2.14) survives the record:
+// BUILD_DEPENDS words in index order, with any bytes, and the
+// BUILD_DEPENDS_REBUILD flag; a damaged or older record is a miss.
+TEST_F(ConfCacheTest, RecordKeepsBuildDependsAndRejectsDamagedRecords) {
+  write_old(req.main_file, "PACKAGE_NAME=foo\nPACKAGE_VERSION=1.0\n"
+                           "BUILT_MODULE_NAME[0]=foo\nDEST_MODULE_LOCATION[0]=/kernel/x\n"
+                           "BUILD_DEPENDS[3]=zeta\nBUILD_DEPENDS[1]=\"al pha\"\n"
+                           "BUILD_DEPENDS_REBUILD=Yes\n");
+  settle();
+  const std::string path = core::conf_cache_path(ctx, req);
+  EXPECT_FALSE(core::ConfRecord(ctx, req).load()); // nothing stored yet
+  auto first = core::read_status_conf(ctx, req);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->build_depends, (std::vector<std::string>{"al pha", "zeta"}));
+  EXPECT_TRUE(first->build_depends_rebuild);
+
+  auto loaded = core::ConfRecord(ctx, req).load();
+  ASSERT_TRUE(loaded);
+  EXPECT_EQ(loaded->build_depends, (std::vector<std::string>{"al pha", "zeta"}));
+  EXPECT_TRUE(loaded->build_depends_rebuild);
+  ASSERT_EQ(loaded->modules.size(), 1u);
+  EXPECT_EQ(loaded->modules[0].dest_name, "foo");
+
+  auto record = util::read_file(path);
+  ASSERT_TRUE(record);
+  const std::string good = *record;
+  // The tail is: count, the words, the flag.
+  const std::string tail = "1:2\n6:al pha\n4:zeta\n3:yes\n";
+  ASSERT_TRUE(util::ends_with(good, tail)) << good;
+  const std::string head = good.substr(0, good.size() - tail.size());
+  auto load_with = [&](const std::string& data) {
+    EXPECT_TRUE(util::write_file_atomic(path, data));
+    return core::ConfRecord(ctx, req).load();
+  };
+  // A forged record shows the answer comes from it, not from bash.
+  auto forged = load_with(head + "1:1\n3:b\nd\n2:no\n");
+  ASSERT_TRUE(forged);
+  EXPECT_EQ(forged->build_depends, (std::vector<std::string>{"b\nd"}));
+  EXPECT_FALSE(forged->build_depends_rebuild);
+  forged = load_with(head + "1:0\n2:no\n");
+  ASSERT_TRUE(forged);
+  EXPECT_TRUE(forged->build_depends.empty());
+
+  EXPECT_FALSE(load_with(head + "1:2\n6:al pha\n4:zeta\n"));            // no flag
+  EXPECT_FALSE(load_with(head + "1:2\n6:al pha\n4:zeta\n5:maybe\n"));   // bad flag
+  EXPECT_FALSE(load_with(head + "1:3\n6:al pha\n4:zeta\n3:yes\n"));     // short list
+  EXPECT_FALSE(load_with(head + "1:2\n6:al pha\n4:zeta\n3:yes\nx"));    // trailing bytes
+  EXPECT_FALSE(load_with(head + "1:2\n6:al pha\n4:zeta\n3:yes"));       // cut short
+  EXPECT_FALSE(load_with(head + "5:12345\n6:al pha\n4:zeta\n3:yes\n")); // huge count
+  // A record of the previous layout (no dependency fields) misses.
+  std::string old = head;
+  const std::string format = "dkms-conf-cache 2";
+  ASSERT_EQ(old.find(format), 3u);
+  old.replace(3, format.size(), "dkms-conf-cache 1");
+  EXPECT_FALSE(load_with(old));
+  EXPECT_TRUE(load_with(good));
+}
+
+// A caller's evaluation is stored only when it really evaluated and printed
+// nothing, and its text is printed as without the cache.
+TEST_F(ConfCacheTest, ReadThroughStoresOnlySilentFreshEvaluations) {
+  write_old(req.main_file, "PACKAGE_NAME=foo\nPACKAGE_VERSION=1.0\n"
+                           "BUILT_MODULE_NAME[0]=foo\nDEST_MODULE_LOCATION[0]=/kernel/x\n"
+                           "BUILD_DEPENDS[0]=bar\n");
+  settle();
+  const std::string path = core::conf_cache_path(ctx, req);
+  core::ConfRecord reused(ctx, req);
+  auto conf = reused.read_through([&](bool& evaluated) {
+    evaluated = false;
+    return core::read_dkms_conf(ctx, req);
+  });
+  ASSERT_TRUE(conf);
+  EXPECT_FALSE(util::exists(path));
+
+  core::ConfRecord noisy(ctx, req);
+  testing::internal::CaptureStderr();
+  conf = noisy.read_through([&](bool&) {
+    ctx.out.err_line("a warning");
+    return core::read_dkms_conf(ctx, req);
+  });
+  EXPECT_EQ(testing::internal::GetCapturedStderr(), "a warning\n");
+  ASSERT_TRUE(conf);
+  EXPECT_FALSE(util::exists(path));
+
+  core::ConfRecord quiet(ctx, req);
+  conf = quiet.read_through([&](bool&) { return core::read_dkms_conf(ctx, req); });
+  ASSERT_TRUE(conf);
+  ASSERT_TRUE(util::exists(path));
+  auto loaded = core::ConfRecord(ctx, req).load();
+  ASSERT_TRUE(loaded);
+  EXPECT_EQ(loaded->build_depends, (std::vector<std::string>{"bar"}));
+  EXPECT_FALSE(loaded->build_depends_rebuild);
+
+  // A directive changes values: the record never answers then.
+  ctx.opts.directives = {"BUILD_DEPENDS_REBUILD=yes"};
+  EXPECT_FALSE(core::ConfRecord(ctx, req).load());
 }
 
 } // namespace
