@@ -15,7 +15,9 @@
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 ours=$(realpath "$1")
-work=${2:-$repo/build-speed/bench-work}
+# Absolute: upstream compares resolved links with DT/m/v/K/A as given, so a
+# relative tree would make every installed pair read as built.
+work=$(realpath -m "${2:-$repo/build-speed/bench-work}")
 sizes=${SIZES:-10 30 100 300}
 main=${MAIN:-30}
 runs=${RUNS:-20}
@@ -33,6 +35,14 @@ mkdir -p "$work/upstream"
 [[ -x $work/upstream/usr/sbin/dkms ]] || dpkg -x "$deb" "$work/upstream"
 upstream=$work/upstream/usr/sbin/dkms
 
+# hyperfine's own report of every timing goes to $work/hyperfine.log.
+: >"$work/hyperfine.log"
+fail() {
+    echo "hyperfine failed ($1); the end of $work/hyperfine.log:" >&2
+    tail -n 15 "$work/hyperfine.log" >&2
+    exit 1
+}
+
 # hyperfine's JSON -> median in ms.
 median() { python3 -c 'import json,sys; print("%.1f" % (json.load(open(sys.argv[1]))["results"][int(sys.argv[2])]["median"]*1000))' "$@"; }
 
@@ -45,9 +55,9 @@ row() {
     local p=()
     [[ -z $prepare ]] || p=(--prepare "$prepare")
     hyperfine -N -w 1 -r "$up_runs" "${p[@]}" --export-json "$json.up" \
-        "$upstream $t $*" >/dev/null 2>&1
+        "$upstream $t $*" >>"$work/hyperfine.log" 2>&1 || fail "upstream: $*"
     hyperfine -N -w 3 -r "$runs" "${p[@]}" --export-json "$json.ours" \
-        "$ours $t $*" >/dev/null 2>&1
+        "$ours $t $*" >>"$work/hyperfine.log" 2>&1 || fail "ours: $*"
     local u o
     u=$(median "$json.up" 0)
     o=$(median "$json.ours" 0)
@@ -58,7 +68,8 @@ row() {
 ours_only() { # n -> median of ours' status
     local n=$1 json=$work/result.json
     local t="--dkmstree $work/dt-$n --sourcetree $work/src-$n --installtree $work/modules-$n"
-    hyperfine -N -w 3 -r "$runs" --export-json "$json.ours" "$ours $t status" >/dev/null 2>&1
+    hyperfine -N -w 3 -r "$runs" --export-json "$json.ours" "$ours $t status" \
+        >>"$work/hyperfine.log" 2>&1 || fail "ours: status ($n modules)"
     median "$json.ours" 0
 }
 
@@ -94,6 +105,16 @@ nt="--dkmstree $work/dt-noop-$main --sourcetree $work/src-noop-$main --installtr
 unb="$ours $nt unbuild -m bench_noop -v 1.0 -k $k"
 TREES=$nt row "\`dkms install\` of one module, MAKE = cp" "$main" "$unb" install -m bench_noop -v 1.0 -k "$k"
 $unb >/dev/null 2>&1 || true
+# What of that is make's own: the same make run on a copy of the source.
+mk=$work/make-only
+rm -rf "$mk" && cp -a "$work/src-noop-$main/bench_noop-1.0" "$mk"
+hyperfine -N -w 3 -r "$runs" --prepare "rm -f $mk/bench_noop.ko" --export-json "$work/make.json" \
+    "make -C $mk -j$(nproc) KERNELRELEASE=$k" >>"$work/hyperfine.log" 2>&1 || fail "make alone"
+install_ms=$(median "$work/result.json.ours" 0)
+make_ms=$(median "$work/make.json" 0)
+echo
+echo "Of ours' install, make itself (the same make run alone) took $make_ms ms: dkms's own part is about $(
+    python3 -c "print('%.0f' % ($install_ms - $make_ms))") ms."
 echo
 echo "Scaling of \`dkms status\` (all entries installed, ${#kernels[@]} kernels):"
 echo
@@ -105,7 +126,7 @@ for n in $sizes; do
     if (( n <= up_max )); then
         tn="--dkmstree $work/dt-$n --sourcetree $work/src-$n --installtree $work/modules-$n"
         hyperfine -N -w 0 -r "$up_runs" --export-json "$work/result.json.up" \
-            "$upstream $tn status" >/dev/null 2>&1
+            "$upstream $tn status" >>"$work/hyperfine.log" 2>&1 || fail "upstream: status ($n modules)"
         u="$(median "$work/result.json.up" 0) ms"
     fi
     e=$((n * ${#kernels[@]}))

@@ -5,9 +5,11 @@
 #include "util/strings.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <ctime>
 #include <dirent.h>
+#include <fcntl.h>
 #include <map>
 #include <optional>
 #include <string_view>
@@ -18,7 +20,7 @@ namespace core {
 
 namespace {
 
-constexpr std::string_view k_format = "dkms-module-index 1";
+constexpr std::string_view k_format = "dkms-module-index 2";
 constexpr int k_top_levels_depth = 2;
 constexpr int k_max_depth = 64;
 
@@ -26,6 +28,7 @@ struct Entry {
   std::string name;
   char type; // 'd' directory (walked), 'f' regular file, 'o' anything else
   bool operator<(const Entry& other) const { return name < other.name; }
+  bool operator==(const Entry& other) const = default;
 };
 
 struct Dir {
@@ -113,6 +116,14 @@ std::string suffix_of(const Index& index) {
   return found[2] ? ".zst" : found[1] ? ".xz" : found[0] ? ".gz" : "";
 }
 
+// A change within the last second could share its timestamp with a later
+// one: such a directory's stamp proves nothing and is not stored.
+bool recently_changed(long long ctime_ns) {
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  return ctime_ns > (now.tv_sec - 1) * 1000000000LL + now.tv_nsec;
+}
+
 // Splits the record into lines in place; false at a missing final newline.
 bool next_line(std::string_view& rest, std::string_view& line) {
   size_t nl = rest.find('\n');
@@ -159,39 +170,68 @@ std::optional<Index> parse(std::string_view text, const std::string& root) {
 
 // The stored index still answers when every directory checked keeps its
 // stamp: then the suffix on line 3 is current, found without building the
-// index (status asks for three kernels per run). The top levels go first:
-// they are where changes show most often (dkms installs into updates/).
-std::optional<std::string> quick_suffix(std::string_view text, const std::string& root,
-                                        SuffixCheck check) {
+// index (status asks for three kernels per run). The record lists shallow
+// directories first, so the top levels (where changes show most often:
+// dkms installs into updates/) are checked first, and a top-levels check
+// stops at the first deeper one. `whole`: text is the whole record, not
+// a prefix that may end before the check could.
+enum class Quick { valid, stale, incomplete };
+
+Quick quick_check(std::string_view text, bool whole, const std::string& root,
+                  SuffixCheck check, std::string& suffix_out) {
   std::string_view format, recorded_root, suffix, line;
-  if (!next_line(text, format) || format != k_format || !next_line(text, recorded_root) ||
-      recorded_root != root || !next_line(text, suffix)) {
-    return std::nullopt;
+  if (!next_line(text, format) || !next_line(text, recorded_root) ||
+      !next_line(text, suffix)) {
+    return Quick::incomplete;
   }
-  const int passes = check == SuffixCheck::top_levels ? 1 : 2;
+  if (format != k_format || recorded_root != root) {
+    return Quick::stale;
+  }
   long long ignored = 0;
-  for (int pass = 0; pass < passes; ++pass) {
-    std::string_view rest = text;
-    while (next_line(rest, line)) {
-      if (line.size() < 4 || line[0] != 'D') {
-        continue;
-      }
-      size_t tab = line.find('\t', 2);
-      if (tab == std::string_view::npos) {
-        return std::nullopt;
-      }
-      std::string_view stamp = line.substr(2, tab - 2);
-      std::string_view rel = line.substr(tab + 1);
-      if ((depth_of(rel) > k_top_levels_depth) != (pass == 1)) {
-        continue;
-      }
-      if (stamp.empty() ||
-          dir_stamp(dir_path(root, std::string(rel)), rel.empty(), &ignored) != stamp) {
-        return std::nullopt;
-      }
+  while (next_line(text, line)) {
+    if (line.size() < 4 || line[0] != 'D') {
+      continue;
+    }
+    size_t tab = line.find('\t', 2);
+    if (tab == std::string_view::npos) {
+      return Quick::stale;
+    }
+    std::string_view stamp = line.substr(2, tab - 2);
+    std::string_view rel = line.substr(tab + 1);
+    if (check == SuffixCheck::top_levels && depth_of(rel) > k_top_levels_depth) {
+      suffix_out = suffix;
+      return Quick::valid;
+    }
+    if (stamp.empty() ||
+        dir_stamp(dir_path(root, std::string(rel)), rel.empty(), &ignored) != stamp) {
+      return Quick::stale;
     }
   }
-  return std::string(suffix);
+  suffix_out = suffix;
+  return whole && text.empty() ? Quick::valid : Quick::incomplete;
+}
+
+// The first bytes of a file (up to limit), or nullopt if it cannot be read.
+std::optional<std::string> read_prefix(const std::string& path, size_t limit) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return std::nullopt;
+  }
+  std::string data(limit, '\0');
+  size_t got = 0;
+  while (got < limit) {
+    ssize_t n = read(fd, data.data() + got, limit - got);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      break;
+    }
+    got += static_cast<size_t>(n);
+  }
+  close(fd);
+  data.resize(got);
+  return data;
 }
 
 // Rebuilds the index from the tree, reading again only the directories
@@ -219,7 +259,10 @@ void refresh(const std::string& root, const std::string& rel, int depth,
       dir = *known->second;
     } else {
       dir.entries = read_entries(dir_path(root, rel));
-      changed = true;
+      // Re-reading a directory too recent to stamp finds it as stored:
+      // storing again would write the same record.
+      changed = changed || known == old.end() || !known->second->stamp.empty() ||
+                known->second->entries != dir.entries || !recently_changed(dir.ctime_ns);
     }
     dir.stamp = now;
   }
@@ -237,17 +280,22 @@ void refresh(const std::string& root, const std::string& rel, int depth,
 }
 
 void store(const std::string& path, const std::string& root, const Index& index) {
-  struct timespec now;
-  clock_gettime(CLOCK_REALTIME, &now);
-  // A change within the last second could share its timestamp with the
-  // state read: such a directory is stored without a stamp.
-  const long long recent = (now.tv_sec - 1) * 1000000000LL + now.tv_nsec;
   std::string data = std::string(k_format) + "\n" + root + "\n" + index.suffix + "\n";
+  // Shallow directories first: the top-levels check then reads only the
+  // start of the record.
+  std::vector<const Dir*> order;
   for (const auto& dir : index.dirs) {
+    order.push_back(&dir);
+  }
+  std::stable_sort(order.begin(), order.end(), [](const Dir* a, const Dir* b) {
+    return depth_of(a->rel) < depth_of(b->rel);
+  });
+  for (const Dir* d : order) {
+    const Dir& dir = *d;
     if (dir.rel.find('\n') != std::string::npos) {
       return;
     }
-    bool fresh = dir.ctime_ns == 0 || dir.ctime_ns <= recent;
+    bool fresh = dir.ctime_ns == 0 || !recently_changed(dir.ctime_ns);
     data += "D\t" + (fresh ? dir.stamp : std::string()) + "\t" + dir.rel + "\n";
     for (const auto& e : dir.entries) {
       if (e.name.find('\n') != std::string::npos) {
@@ -310,11 +358,21 @@ std::string module_index_path(const Context& ctx, const std::string& kernel) {
 
 std::string indexed_compression_suffix(const Context& ctx, const std::string& kernel,
                                        SuffixCheck check) {
-  auto text = util::read_file(module_index_path(ctx, kernel));
-  if (text) {
-    if (auto suffix = quick_suffix(*text, index_root(ctx, kernel), check)) {
-      return *suffix;
+  const std::string path = module_index_path(ctx, kernel);
+  const std::string root = index_root(ctx, kernel);
+  std::string suffix;
+  if (check == SuffixCheck::top_levels) {
+    // The shallow part is a few kilobytes of a record of ~150 KB.
+    constexpr size_t limit = 64 * 1024;
+    auto head = read_prefix(path, limit);
+    if (head &&
+        quick_check(*head, head->size() < limit, root, check, suffix) == Quick::valid) {
+      return suffix;
     }
+  }
+  auto text = util::read_file(path);
+  if (text && quick_check(*text, true, root, check, suffix) == Quick::valid) {
+    return suffix;
   }
   return current_index(ctx, kernel, check, text).suffix;
 }
