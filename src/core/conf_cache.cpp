@@ -7,7 +7,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
-#include <dirent.h>
 #include <fcntl.h>
 #include <map>
 #include <set>
@@ -351,11 +350,7 @@ struct FileStamp {
   long long newest_change_ns = 0;
 };
 
-FileStamp stamp(const std::string& path) {
-  struct stat st;
-  if (stat(path.c_str(), &st) != 0) {
-    return {path + " absent", 0};
-  }
+FileStamp stamp_of(const std::string& path, const struct stat& st) {
   long long mtime = st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
   long long ctime = st.st_ctim.tv_sec * 1000000000LL + st.st_ctim.tv_nsec;
   std::string text = path + " " + std::to_string(st.st_dev) + " " +
@@ -363,6 +358,14 @@ FileStamp stamp(const std::string& path) {
                      std::to_string(st.st_mode) + " " + std::to_string(mtime) + " " +
                      std::to_string(ctime);
   return {text, std::max(mtime, ctime)};
+}
+
+FileStamp stamp(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) {
+    return {path + " absent", 0};
+  }
+  return stamp_of(path, st);
 }
 
 // The names in dir, from one listing per process that is read again when
@@ -380,22 +383,18 @@ const std::set<std::string>* names_in(const std::string& dir) {
   if (stat(dir.c_str(), &st) != 0) {
     return errno == ENOENT || errno == ENOTDIR ? &none : nullptr;
   }
-  std::string dir_stamp =
-      std::to_string(st.st_dev) + " " + std::to_string(st.st_ino) + " " +
-      std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + " " +
-      std::to_string(st.st_ctim.tv_sec) + "." + std::to_string(st.st_ctim.tv_nsec);
+  const std::string dir_stamp = stamp_of(dir, st).text;
   Listing& listing = listings[dir];
   if (listing.stamp != dir_stamp) {
-    DIR* d = opendir(dir.c_str());
-    if (d == nullptr) {
+    auto entries = util::read_dir(dir);
+    if (!entries) {
       listings.erase(dir);
       return nullptr;
     }
     listing.names.clear();
-    while (struct dirent* e = readdir(d)) {
-      listing.names.insert(e->d_name);
+    for (const auto& e : *entries) {
+      listing.names.insert(e.name);
     }
-    closedir(d);
     listing.stamp = dir_stamp;
   }
   return &listing.names;

@@ -1,20 +1,13 @@
 #include "core/kernel.hpp"
 
-#include "core/conf_cache.hpp"
 #include "core/subprocess.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
 
-#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
-#include <dirent.h>
 #include <map>
-#include <string_view>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <vector>
 
 namespace core {

@@ -8,7 +8,6 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
-#include <dirent.h>
 #include <fcntl.h>
 #include <map>
 #include <optional>
@@ -24,12 +23,26 @@ constexpr std::string_view k_format = "dkms-module-index 2";
 constexpr int k_top_levels_depth = 2;
 constexpr int k_max_depth = 64;
 
-struct Entry {
-  std::string name;
-  char type; // 'd' directory (walked), 'f' regular file, 'o' anything else
-  bool operator<(const Entry& other) const { return name < other.name; }
-  bool operator==(const Entry& other) const = default;
-};
+using Entry = util::DirEntry;
+using Type = util::DirEntry::Type;
+
+// How an entry's type is written in the record.
+char type_char(Type type) {
+  return type == Type::directory ? 'd' : type == Type::regular ? 'f' : 'o';
+}
+
+std::optional<Type> type_of_char(char c) {
+  switch (c) {
+  case 'd':
+    return Type::directory;
+  case 'f':
+    return Type::regular;
+  case 'o':
+    return Type::other;
+  default:
+    return std::nullopt;
+  }
+}
 
 struct Dir {
   std::string rel;   // below IT/K: "" for IT/K itself, else "kernel/drivers"
@@ -45,10 +58,6 @@ struct Index {
 
 std::string index_root(const Context& ctx, const std::string& kernel) {
   return ctx.settings.install_tree + "/" + kernel + "/";
-}
-
-std::string dir_path(const std::string& root, const std::string& rel) {
-  return rel.empty() ? root : root + rel;
 }
 
 int depth_of(std::string_view rel) {
@@ -69,35 +78,15 @@ std::string dir_stamp(const std::string& path, bool follow, long long* ctime_ns)
          std::to_string(*ctime_ns);
 }
 
-// The entries of one directory that the index keeps, from the directory's
-// own entry types (no stat per file where the filesystem reports them).
+// The entries of one directory that the index keeps: subdirectories, and
+// the names that could be modules.
 std::vector<Entry> read_entries(const std::string& path) {
   std::vector<Entry> out;
-  DIR* d = opendir(path.c_str());
-  if (d == nullptr) {
-    return out;
-  }
-  while (struct dirent* e = readdir(d)) {
-    std::string_view name = e->d_name;
-    if (name == "." || name == "..") {
-      continue;
-    }
-    unsigned char type = e->d_type;
-    if (type == DT_UNKNOWN) {
-      struct stat st;
-      if (lstat((path + "/" + e->d_name).c_str(), &st) != 0) {
-        continue;
-      }
-      type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
-    }
-    if (type == DT_DIR) {
-      out.push_back({e->d_name, 'd'});
-    } else if (name.find(".ko") != std::string_view::npos) {
-      out.push_back({e->d_name, type == DT_REG ? 'f' : 'o'});
+  for (auto& e : util::read_dir(path).value_or(std::vector<Entry>())) {
+    if (e.type == Type::directory || e.name.find(".ko") != std::string::npos) {
+      out.push_back(std::move(e));
     }
   }
-  closedir(d);
-  std::sort(out.begin(), out.end());
   return out;
 }
 
@@ -135,10 +124,34 @@ bool next_line(std::string_view& rest, std::string_view& line) {
   return true;
 }
 
+// Takes the header (format, IT/K as recorded, suffix) off text. nullopt:
+// text ends inside it; false: another format or another tree.
+std::optional<bool> read_header(std::string_view& text, const std::string& root,
+                                std::string_view& suffix) {
+  std::string_view format, recorded_root;
+  if (!next_line(text, format) || !next_line(text, recorded_root) ||
+      !next_line(text, suffix)) {
+    return std::nullopt;
+  }
+  return format == k_format && recorded_root == root;
+}
+
+// A directory line: "D", its stamp (empty when unknown), its path below IT/K.
+bool read_dir_line(std::string_view line, std::string_view& stamp,
+                   std::string_view& rel) {
+  size_t tab = line.find('\t', 2);
+  if (line.size() < 2 || line[0] != 'D' || line[1] != '\t' ||
+      tab == std::string_view::npos) {
+    return false;
+  }
+  stamp = line.substr(2, tab - 2);
+  rel = line.substr(tab + 1);
+  return true;
+}
+
 std::optional<Index> parse(std::string_view text, const std::string& root) {
-  std::string_view format, recorded_root, suffix, line;
-  if (!next_line(text, format) || format != k_format || !next_line(text, recorded_root) ||
-      recorded_root != root || !next_line(text, suffix)) {
+  std::string_view suffix, line, stamp, rel;
+  if (read_header(text, root, suffix) != true) {
     return std::nullopt;
   }
   Index index;
@@ -147,20 +160,18 @@ std::optional<Index> parse(std::string_view text, const std::string& root) {
     if (line.size() < 4 || line[1] != '\t') {
       return std::nullopt;
     }
-    if (line[0] == 'D') {
-      size_t tab = line.find('\t', 2);
-      if (tab == std::string_view::npos) {
-        return std::nullopt;
-      }
+    if (read_dir_line(line, stamp, rel)) {
       Dir dir;
-      dir.stamp = line.substr(2, tab - 2);
-      dir.rel = line.substr(tab + 1);
+      dir.stamp = stamp;
+      dir.rel = rel;
       index.dirs.push_back(std::move(dir));
-    } else if (line[0] == 'E' && line[3] == '\t' && !index.dirs.empty()) {
-      index.dirs.back().entries.push_back({std::string(line.substr(4)), line[2]});
-    } else {
+      continue;
+    }
+    auto type = type_of_char(line[2]);
+    if (line[0] != 'E' || line[3] != '\t' || !type || index.dirs.empty()) {
       return std::nullopt;
     }
+    index.dirs.back().entries.push_back({std::string(line.substr(4)), *type});
   }
   if (!text.empty() || index.dirs.empty() || !index.dirs.front().rel.empty()) {
     return std::nullopt;
@@ -179,12 +190,12 @@ enum class Quick { valid, stale, incomplete };
 
 Quick quick_check(std::string_view text, bool whole, const std::string& root,
                   SuffixCheck check, std::string& suffix_out) {
-  std::string_view format, recorded_root, suffix, line;
-  if (!next_line(text, format) || !next_line(text, recorded_root) ||
-      !next_line(text, suffix)) {
+  std::string_view suffix, line, stamp, rel;
+  auto header = read_header(text, root, suffix);
+  if (!header) {
     return Quick::incomplete;
   }
-  if (format != k_format || recorded_root != root) {
+  if (!*header) {
     return Quick::stale;
   }
   long long ignored = 0;
@@ -192,18 +203,15 @@ Quick quick_check(std::string_view text, bool whole, const std::string& root,
     if (line.size() < 4 || line[0] != 'D') {
       continue;
     }
-    size_t tab = line.find('\t', 2);
-    if (tab == std::string_view::npos) {
+    if (!read_dir_line(line, stamp, rel)) {
       return Quick::stale;
     }
-    std::string_view stamp = line.substr(2, tab - 2);
-    std::string_view rel = line.substr(tab + 1);
     if (check == SuffixCheck::top_levels && depth_of(rel) > k_top_levels_depth) {
       suffix_out = suffix;
       return Quick::valid;
     }
     if (stamp.empty() ||
-        dir_stamp(dir_path(root, std::string(rel)), rel.empty(), &ignored) != stamp) {
+        dir_stamp(root + std::string(rel), rel.empty(), &ignored) != stamp) {
       return Quick::stale;
     }
   }
@@ -249,7 +257,7 @@ void refresh(const std::string& root, const std::string& rel, int depth,
       depth > k_top_levels_depth) {
     dir = *known->second;
   } else {
-    std::string now = dir_stamp(dir_path(root, rel), rel.empty(), &dir.ctime_ns);
+    std::string now = dir_stamp(root + rel, rel.empty(), &dir.ctime_ns);
     if (now == "-") {
       changed = true;
       return;
@@ -258,7 +266,7 @@ void refresh(const std::string& root, const std::string& rel, int depth,
         known->second->stamp == now) {
       dir = *known->second;
     } else {
-      dir.entries = read_entries(dir_path(root, rel));
+      dir.entries = read_entries(root + rel);
       // Re-reading a directory too recent to stamp finds it as stored:
       // storing again would write the same record.
       changed = changed || known == old.end() || !known->second->stamp.empty() ||
@@ -269,7 +277,7 @@ void refresh(const std::string& root, const std::string& rel, int depth,
   dir.rel = rel;
   std::vector<std::string> subdirs;
   for (const auto& e : dir.entries) {
-    if (e.type == 'd') {
+    if (e.type == Type::directory) {
       subdirs.push_back(rel.empty() ? e.name : rel + "/" + e.name);
     }
   }
@@ -301,7 +309,7 @@ void store(const std::string& path, const std::string& root, const Index& index)
       if (e.name.find('\n') != std::string::npos) {
         return;
       }
-      data += std::string("E\t") + e.type + "\t" + e.name + "\n";
+      data += std::string("E\t") + type_char(e.type) + "\t" + e.name + "\n";
     }
   }
   write_cache_record(path, data);
@@ -341,9 +349,9 @@ void collect(const std::map<std::string_view, const Dir*>& by_rel,
   }
   for (const auto& e : it->second->entries) {
     std::string sub = rel.empty() ? e.name : rel + "/" + e.name;
-    if (e.type == 'd') {
+    if (e.type == Type::directory) {
       collect(by_rel, root, sub, names, out);
-    } else if (e.type == 'f' &&
+    } else if (e.type == Type::regular &&
                std::find(names.begin(), names.end(), e.name) != names.end()) {
       out.push_back(root + sub);
     }

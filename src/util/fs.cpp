@@ -320,39 +320,44 @@ std::string basename(const std::string& path) {
   return pos == std::string::npos ? path : path.substr(pos + 1);
 }
 
-// Like find DIR -type f, visiting names in sorted order: entry types come
-// from the directory itself, so a kernel's module tree (thousands of files)
-// costs a read per directory, not a stat per file; only filesystems that
-// do not report types are asked per entry.
-static void walk(const std::string& dir, const std::vector<std::string>& names,
-                 const std::string& suffix, std::vector<std::string>& out) {
-  DIR* d = opendir(dir.c_str());
+std::optional<std::vector<DirEntry>> read_dir(const std::string& path) {
+  DIR* d = opendir(path.c_str());
   if (d == nullptr) {
-    return;
+    return std::nullopt;
   }
-  std::vector<std::pair<std::string, unsigned char>> entries;
+  std::vector<DirEntry> out;
   while (struct dirent* e = readdir(d)) {
-    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
-      entries.emplace_back(e->d_name, e->d_type);
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
+      continue;
     }
-  }
-  closedir(d);
-  std::sort(entries.begin(), entries.end());
-  for (auto& [name, type] : entries) {
-    std::string path = dir + "/" + name;
+    unsigned char type = e->d_type;
     if (type == DT_UNKNOWN) {
       struct stat st;
-      if (lstat(path.c_str(), &st) != 0) {
+      if (lstat((path + "/" + e->d_name).c_str(), &st) != 0) {
         continue;
       }
       type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
     }
-    if (type == DT_DIR) {
+    out.push_back({e->d_name, type == DT_DIR   ? DirEntry::Type::directory
+                              : type == DT_REG ? DirEntry::Type::regular
+                                               : DirEntry::Type::other});
+  }
+  closedir(d);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Like find DIR -type f, visiting names in sorted order.
+static void walk(const std::string& dir, const std::vector<std::string>& names,
+                 const std::string& suffix, std::vector<std::string>& out) {
+  for (const auto& e : read_dir(dir).value_or(std::vector<DirEntry>())) {
+    std::string path = dir + "/" + e.name;
+    if (e.type == DirEntry::Type::directory) {
       walk(path, names, suffix, out);
-    } else if (type == DT_REG) {
+    } else if (e.type == DirEntry::Type::regular) {
       bool hit = suffix.empty()
-                     ? std::find(names.begin(), names.end(), name) != names.end()
-                     : name.ends_with(suffix);
+                     ? std::find(names.begin(), names.end(), e.name) != names.end()
+                     : e.name.ends_with(suffix);
       if (hit) {
         out.push_back(std::move(path));
       }

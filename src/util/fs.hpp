@@ -26,6 +26,19 @@ bool files_equal(const std::string& a, const std::string& b);
 
 // Entry names of a directory (no "." or ".."), sorted bytewise.
 std::vector<std::string> list_dir(const std::string& path);
+// One directory entry, typed as lstat would (symlinks are `other`).
+struct DirEntry {
+  enum class Type { directory, regular, other };
+  std::string name;
+  Type type;
+  bool operator<(const DirEntry& o) const { return name < o.name; }
+  bool operator==(const DirEntry& o) const = default;
+};
+// The entries of a directory (no "." or ".."), sorted bytewise by name.
+// Types come from the directory itself, so a large tree costs a read per
+// directory, not a stat per file; entries the filesystem does not type are
+// lstat'ed (and left out if gone by then). nullopt: cannot be opened.
+std::optional<std::vector<DirEntry>> read_dir(const std::string& path);
 bool mkdir_p(const std::string& path, unsigned mode = 0755);
 // rm -rf; returns false if something could not be removed.
 bool remove_all(const std::string& path);
