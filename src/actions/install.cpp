@@ -14,7 +14,6 @@
 #include "util/fs.hpp"
 #include "util/strings.hpp"
 
-#include <map>
 #include <unistd.h>
 
 namespace actions {
@@ -68,49 +67,6 @@ core::VersionInfo verinfo(const std::string& path) {
   auto info = core::read_modinfo(path);
   return info ? core::version_info(*info) : core::VersionInfo{};
 }
-
-// The kernel's modules named like a slot (upstream's find_module, which it
-// runs for each slot in check_version_sanity and again before archiving).
-// One look at the module index (core/module_index.hpp) answers for every
-// slot when their names differ: then installing a slot cannot change what
-// a later slot's search finds. Shared names fall back to a walk per slot.
-class SameNamedModules {
-public:
-  SameNamedModules(const core::Context& ctx, const std::string& kernel,
-                   const std::vector<core::ModuleSlot>& slots, const std::string& suffix)
-      : m_lib_tree(ctx.settings.install_tree + "/" + kernel), m_suffix(suffix) {
-    std::map<std::string, std::string> slot_of_file;
-    for (const auto& slot : slots) {
-      for (const auto& file : {slot.dest_name + ".ko", slot.dest_name + ".ko" + suffix}) {
-        auto [it, added] = slot_of_file.emplace(file, slot.dest_name);
-        m_one_walk = m_one_walk && (added || it->second == slot.dest_name);
-      }
-    }
-    if (!m_one_walk) {
-      return;
-    }
-    std::vector<std::string> names;
-    for (const auto& [file, slot] : slot_of_file) {
-      names.push_back(file);
-    }
-    for (auto& path : core::indexed_files_named(ctx, kernel, names)) {
-      m_found[slot_of_file[util::basename(path)]].push_back(std::move(path));
-    }
-  }
-  std::vector<std::string> of(const std::string& dest_name) const {
-    if (!m_one_walk) {
-      return find_installed_module(m_lib_tree, dest_name, m_suffix);
-    }
-    auto it = m_found.find(dest_name);
-    return it == m_found.end() ? std::vector<std::string>() : it->second;
-  }
-
-private:
-  std::string m_lib_tree;
-  std::string m_suffix;
-  bool m_one_walk = true;
-  std::map<std::string, std::vector<std::string>> m_found;
-};
 
 // Upstream's check_version_sanity for one slot (SPEC §7.2); false = skip.
 bool check_version_sanity(core::Context& ctx, const Unit& unit,
@@ -308,9 +264,11 @@ void do_install(core::Context& ctx, Unit& unit) {
   // install did, so the kernel keeps the modules it had.
   try {
     bool any_installed = false;
-    SameNamedModules existing(ctx, ka.kernel, conf.modules, suffix);
     for (const auto& slot : conf.modules) {
-      const std::vector<std::string> hits = existing.of(slot.dest_name);
+      // Upstream searches twice, for the version check and before
+      // archiving; nothing changes the kernel's tree in between.
+      const std::vector<std::string> hits =
+          find_installed_module(ctx, ka.kernel, slot.dest_name, suffix);
       if (!check_version_sanity(ctx, unit, conf, slot.dest_name, suffix, hits)) {
         continue;
       }

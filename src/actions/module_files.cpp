@@ -1,6 +1,7 @@
 #include "actions/module_files.hpp"
 
 #include "core/modinfo.hpp"
+#include "core/module_index.hpp"
 #include "core/subprocess.hpp"
 #include "core/tree.hpp"
 #include "util/fs.hpp"
@@ -20,14 +21,15 @@ std::string module_file(const std::string& dir, const std::string& name,
   return {};
 }
 
-std::vector<std::string> find_installed_module(const std::string& tree,
+std::vector<std::string> find_installed_module(const core::Context& ctx,
+                                               const std::string& kernel,
                                                const std::string& name,
                                                const std::string& suffix) {
   std::vector<std::string> names = {name + ".ko"};
   if (!suffix.empty()) {
     names.push_back(name + ".ko" + suffix);
   }
-  return util::find_files_named(tree, names);
+  return core::indexed_files_named(ctx, kernel, names);
 }
 
 std::string actual_dest_location(const core::Context& ctx, const Unit& unit,

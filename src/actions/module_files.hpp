@@ -11,8 +11,10 @@ namespace actions {
 // dir/name.ko if it exists, else dir/name.ko<suffix> if it exists, else "".
 std::string module_file(const std::string& dir, const std::string& name,
                         const std::string& suffix);
-// Regular files named name.ko or name.ko<suffix> anywhere below tree.
-std::vector<std::string> find_installed_module(const std::string& tree,
+// Regular files named name.ko or name.ko<suffix> anywhere below IT/K, as
+// upstream's find_module (answered from the module index).
+std::vector<std::string> find_installed_module(const core::Context& ctx,
+                                               const std::string& kernel,
                                                const std::string& name,
                                                const std::string& suffix);
 // Where slot i of the installed pair really is (SPEC §7.6 step 3): the first
