@@ -95,6 +95,12 @@ static core::ConfRequest request_for(const Unit& unit, const std::string& explic
   return req;
 }
 
+core::ConfRequest source_conf_request(const core::Context& ctx, const Unit& unit) {
+  return request_for(unit,
+                     core::source_link(ctx, unit.module, unit.version) + "/dkms.conf",
+                     core::Strictness::lenient);
+}
+
 static std::string bad_conf_path(const core::Context& ctx,
                                  const std::string& explicit_path) {
   return explicit_path.empty() ? ctx.opts.conf_file : explicit_path;

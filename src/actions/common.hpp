@@ -72,6 +72,10 @@ template <typename Fn> int run_unit(Fn&& fn) {
 // Kernel/arch resolution of SPEC §1.5 (not for status).
 void setup_kernels_arches(core::Context& ctx);
 
+// The lenient request for the unit's own dkms.conf (through its source
+// link), as status and the dependency check read it via the conf cache.
+core::ConfRequest source_conf_request(const core::Context& ctx, const Unit& unit);
+
 // The rpm_safe_upgrade lock (SPEC §2.1, §2.6) is keyed on the package
 // manager process, dkms's grandparent: its pid ("" when unknown), and its
 // start time as `ps -o lstart` prints it (nullopt when ps fails).

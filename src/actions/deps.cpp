@@ -49,14 +49,9 @@ void rebuild_dependent_modules(core::Context& ctx, Unit& unit) {
     dep.version = e.version;
     // Without -c the read below is of the source link's dkms.conf, which the
     // persistent record may answer without a bash per module.
-    core::ConfRequest req;
-    req.main_file = core::source_link(ctx, e.module, e.version) + "/dkms.conf";
-    req.module = e.module;
-    req.version = e.version;
-    req.target = ka;
     std::optional<core::ConfRecord> record;
     if (ctx.opts.conf_file.empty()) {
-      record.emplace(ctx, req);
+      record.emplace(ctx, source_conf_request(ctx, dep));
       auto cached = record->load();
       if (cached && (cached->build_depends.empty() || !cached->build_depends_rebuild ||
                      unit.force)) {

@@ -55,11 +55,7 @@ std::string status_extras(core::Context& ctx, const core::StatusEntry& e) {
   unit.version = e.version;
   unit.target = e.target;
   LazySuffix suffix(ctx, e.target.kernel);
-  core::ConfRequest req;
-  req.main_file = core::source_link(ctx, e.module, e.version) + "/dkms.conf";
-  req.module = e.module;
-  req.version = e.version;
-  req.target = e.target;
+  const core::ConfRequest req = source_conf_request(ctx, unit);
   std::optional<core::StatusConf> conf;
   try {
     conf = core::read_status_conf(ctx, req);
