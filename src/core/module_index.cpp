@@ -157,9 +157,7 @@ std::optional<Index> parse(std::string_view text, const std::string& root) {
   Index index;
   index.suffix = suffix;
   while (next_line(text, line)) {
-    if (line.size() < 4 || line[1] != '\t') {
-      return std::nullopt;
-    }
+    // IT/K's own line is the shortest: "D", tab, stamp (maybe empty), tab.
     if (read_dir_line(line, stamp, rel)) {
       Dir dir;
       dir.stamp = stamp;
@@ -167,8 +165,9 @@ std::optional<Index> parse(std::string_view text, const std::string& root) {
       index.dirs.push_back(std::move(dir));
       continue;
     }
-    auto type = type_of_char(line[2]);
-    if (line[0] != 'E' || line[3] != '\t' || !type || index.dirs.empty()) {
+    auto type = line.size() < 4 ? std::nullopt : type_of_char(line[2]);
+    if (!type || line[0] != 'E' || line[1] != '\t' || line[3] != '\t' ||
+        index.dirs.empty()) {
       return std::nullopt;
     }
     index.dirs.back().entries.push_back({std::string(line.substr(4)), *type});
@@ -200,7 +199,7 @@ Quick quick_check(std::string_view text, bool whole, const std::string& root,
   }
   long long ignored = 0;
   while (next_line(text, line)) {
-    if (line.size() < 4 || line[0] != 'D') {
+    if (line.empty() || line[0] != 'D') {
       continue;
     }
     if (!read_dir_line(line, stamp, rel)) {
@@ -242,38 +241,33 @@ std::optional<std::string> read_prefix(const std::string& path, size_t limit) {
   return data;
 }
 
-// Rebuilds the index from the tree, reading again only the directories
-// whose stamp differs from the old index (or that it does not know).
-// Directories that `check` leaves unchecked keep their old entries.
+// Rebuilds the index from the tree, checking every directory's stamp and
+// reading again only the directories whose stamp differs from the old
+// index (or that it does not know).
 void refresh(const std::string& root, const std::string& rel, int depth,
-             const std::map<std::string_view, const Dir*>& old, SuffixCheck check,
-             Index& out, bool& changed) {
+             const std::map<std::string_view, const Dir*>& old, Index& out,
+             bool& changed) {
   if (depth > k_max_depth) {
     return;
   }
   auto known = old.find(rel);
   Dir dir;
-  if (known != old.end() && check == SuffixCheck::top_levels &&
-      depth > k_top_levels_depth) {
+  std::string now = dir_stamp(root + rel, rel.empty(), &dir.ctime_ns);
+  if (now == "-") {
+    changed = true;
+    return;
+  }
+  if (known != old.end() && !known->second->stamp.empty() &&
+      known->second->stamp == now) {
     dir = *known->second;
   } else {
-    std::string now = dir_stamp(root + rel, rel.empty(), &dir.ctime_ns);
-    if (now == "-") {
-      changed = true;
-      return;
-    }
-    if (known != old.end() && !known->second->stamp.empty() &&
-        known->second->stamp == now) {
-      dir = *known->second;
-    } else {
-      dir.entries = read_entries(root + rel);
-      // Re-reading a directory too recent to stamp finds it as stored:
-      // storing again would write the same record.
-      changed = changed || known == old.end() || !known->second->stamp.empty() ||
-                known->second->entries != dir.entries || !recently_changed(dir.ctime_ns);
-    }
-    dir.stamp = now;
+    dir.entries = read_entries(root + rel);
+    // Re-reading a directory too recent to stamp finds it as stored:
+    // storing again would write the same record.
+    changed = changed || known == old.end() || !known->second->stamp.empty() ||
+              known->second->entries != dir.entries || !recently_changed(dir.ctime_ns);
   }
+  dir.stamp = now;
   dir.rel = rel;
   std::vector<std::string> subdirs;
   for (const auto& e : dir.entries) {
@@ -283,7 +277,7 @@ void refresh(const std::string& root, const std::string& rel, int depth,
   }
   out.dirs.push_back(std::move(dir));
   for (const auto& sub : subdirs) {
-    refresh(root, sub, depth + 1, old, check, out, changed);
+    refresh(root, sub, depth + 1, old, out, changed);
   }
 }
 
@@ -317,7 +311,7 @@ void store(const std::string& path, const std::string& root, const Index& index)
 
 // The current index of IT/K: the stored one, checked and refreshed (and
 // stored again when anything was read anew).
-Index current_index(const Context& ctx, const std::string& kernel, SuffixCheck check,
+Index current_index(const Context& ctx, const std::string& kernel,
                     const std::optional<std::string>& text) {
   const std::string root = index_root(ctx, kernel);
   std::optional<Index> old;
@@ -332,7 +326,7 @@ Index current_index(const Context& ctx, const std::string& kernel, SuffixCheck c
   }
   Index index;
   bool changed = !old;
-  refresh(root, "", 0, by_rel, check, index, changed);
+  refresh(root, "", 0, by_rel, index, changed);
   index.suffix = suffix_of(index);
   if (changed && !index.dirs.empty() && util::is_dir(ctx.settings.dkms_tree)) {
     store(module_index_path(ctx, kernel), root, index);
@@ -378,18 +372,21 @@ std::string indexed_compression_suffix(const Context& ctx, const std::string& ke
       return suffix;
     }
   }
+  // Anything changed at the top, or a full check asked for: every
+  // directory is checked.
   auto text = util::read_file(path);
-  if (text && quick_check(*text, true, root, check, suffix) == Quick::valid) {
+  if (text && quick_check(*text, true, root, SuffixCheck::every_directory, suffix) ==
+                  Quick::valid) {
     return suffix;
   }
-  return current_index(ctx, kernel, check, text).suffix;
+  return current_index(ctx, kernel, text).suffix;
 }
 
 std::vector<std::string> indexed_files_named(const Context& ctx,
                                              const std::string& kernel,
                                              const std::vector<std::string>& names) {
   auto text = util::read_file(module_index_path(ctx, kernel));
-  Index index = current_index(ctx, kernel, SuffixCheck::every_directory, text);
+  Index index = current_index(ctx, kernel, text);
   std::map<std::string_view, const Dir*> by_rel;
   for (const auto& dir : index.dirs) {
     by_rel.emplace(dir.rel, &dir);

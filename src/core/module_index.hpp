@@ -23,10 +23,11 @@ namespace core {
 
 // How much of the tree to check against the index. Proving that no module
 // with another suffix appeared anywhere takes a stat per directory;
-// `top_levels` checks only IT/K and the two levels below it, which depmod,
-// kernel packages and dkms itself change whenever they add modules.
-// Read-only status uses it; commands that change the tree use
-// every_directory.
+// `top_levels` trusts the stored answer while IT/K and the two levels below
+// it keep their stamps (depmod, kernel packages and dkms itself change
+// those whenever they add modules), and checks every directory as soon as
+// one of them changed. Read-only status uses it; commands that change the
+// tree use every_directory.
 enum class SuffixCheck { every_directory, top_levels };
 
 // ".zst", ".xz", ".gz" or "": the last of upstream's checks that finds a

@@ -91,6 +91,9 @@ TEST_F(ModuleIndexTest, TopLevelsTrustDeeperDirectories) {
   // Deeper than two levels: by design only a full check sees it.
   add("kernel/drivers/net/deep.ko.zst");
   EXPECT_EQ(suffix(core::SuffixCheck::top_levels), ".xz");
+  // Once the top changes (depmod writing modules.dep), all is checked.
+  add("modules.dep");
+  EXPECT_EQ(suffix(core::SuffixCheck::top_levels), ".zst");
   EXPECT_EQ(suffix(core::SuffixCheck::every_directory), ".zst");
   // At the top levels: seen at once.
   util::remove_file(kdir() + "/kernel/drivers/net/deep.ko.zst");
@@ -117,6 +120,22 @@ TEST_F(ModuleIndexTest, NoDkmsTreeNoRecord) {
   add("kernel/a.ko.zst");
   EXPECT_EQ(suffix(core::SuffixCheck::every_directory), ".zst");
   EXPECT_FALSE(util::lexists(core::module_index_path(t.ctx, k_kernel)));
+}
+
+TEST_F(ModuleIndexTest, RecentRootIsReadAgainByTheTopLevelsCheck) {
+  add("kernel/drivers/net/a.ko.xz");
+  let_stamps_settle();
+  EXPECT_EQ(suffix(core::SuffixCheck::every_directory), ".xz");
+  // Only IT/K changes (as when depmod writes modules.dep): it is stored
+  // without a stamp, its subdirectories keep theirs.
+  add("modules.dep");
+  EXPECT_EQ(suffix(core::SuffixCheck::every_directory), ".xz");
+  auto record = util::read_file(core::module_index_path(t.ctx, k_kernel));
+  ASSERT_TRUE(record);
+  EXPECT_NE(record->find("\nD\t\t\n"), std::string::npos)
+      << "root stored without a stamp";
+  add("extra/z.ko.zst");
+  EXPECT_EQ(suffix(core::SuffixCheck::top_levels), ".zst");
 }
 
 } // namespace
