@@ -337,8 +337,11 @@ Table initial_table(const std::vector<std::string>& env) {
       unsupported();
     }
     std::string name = entry.substr(0, eq);
-    if (!is_plain_name(name) || !seen.insert(name).second) {
-      unsupported(); // make would import odd names such as .RECIPEPREFIX
+    if (name.empty() || name[0] == '.' || name[0] == '-' || !seen.insert(name).second) {
+      unsupported(); // .RECIPEPREFIX, .SHELLFLAGS, make's -*-...-*- names
+    }
+    if (!is_plain_name(name)) {
+      continue; // e.g. BASH_FUNC_f%%: make imports it, but no reference here can name it
     }
     if (name == "SHELL" || k_rule_variables.count(name) != 0) {
       continue; // SHELL is ignored; a rule variable's value stays unknown

@@ -198,8 +198,11 @@ TEST_F(MakeProbe, IfFunction) {
                            "K = $(if $(T),(paren,no)\n"
                            "L = $(if ,a,)\n"
                            "M = $(if ${E},x,y)\n"
-                           "N = $(if $(T),$(if $(E),p,q),r)\n";
-  for (const char* name : {"A", "B", "C", "D", "F", "G", "H", "I", "J", "L", "M", "N"}) {
+                           "N = $(if $(T),$(if $(E),p,q),r)\n"
+                           "TS = $(E) \n"
+                           "O = $(if $(TS),trailing-blank-kept,dropped)\n";
+  for (const char* name :
+       {"A", "B", "C", "D", "F", "G", "H", "I", "J", "L", "M", "N", "O"}) {
     expect_same_as_make(text, name);
   }
   // "(paren" leaves the call unbalanced: make stops with an error.
@@ -218,6 +221,10 @@ TEST_F(MakeProbe, Append) {
     expect_same_as_make(text, name);
   }
   expect_same_as_make("E += f $(G)\nG = g\n", "E", with(k_base_env, {"E=e"}));
+  // No blank is added to an empty value; echo hides blanks, $(if ...) does not.
+  expect_same_as_make("D =\nD += $(E)\nX = $(if $(D),blank,empty)\n", "X");
+  expect_same_as_make("D :=\nD += $(D)\nX = $(if $(D),blank,empty)\n", "X");
+  expect_same_as_make("D = $(E)\nD += $(E)\nX = $(if $(D),blank,empty)\n", "X");
 }
 
 TEST_F(MakeProbe, OverridePrecedence) {
@@ -277,6 +284,7 @@ TEST(MakeProbeUnsupported, ExpandedFunctionsOnly) {
   expect_unsupported("X = a$\n");
   expect_unsupported("X = $(X)\n"); // recursion: make stops
   expect_unsupported("X = $(Y)\nY = $(X)\n");
+  expect_unsupported("X =\nX += $(X)\n");
   // Not expanded for X, so harmless:
   EXPECT_EQ(core::probe_make_variable("Y = $(shell false)\nZ ?= $(wildcard *)\nX = ok\n",
                                       "X", k_base_env),
@@ -303,9 +311,10 @@ TEST(MakeProbeUnsupported, MakeOwnVariables) {
 }
 
 TEST(MakeProbeUnsupported, EnvironmentThatChangesMake) {
-  for (const char* var : {"MAKEFLAGS=-e", "GNUMAKEFLAGS=-e", "MAKEFILES=/dev/null",
-                          "MAKELEVEL=1", "MFLAGS=-e", "VPATH=/tmp", "MAKE_RESTARTS=1",
-                          ".RECIPEPREFIX=>", "POSIXLY_CORRECT=1", "NOEQUALS"}) {
+  for (const char* var :
+       {"MAKEFLAGS=-e", "GNUMAKEFLAGS=-e", "MAKEFILES=/dev/null", "MAKELEVEL=1",
+        "MFLAGS=-e", "VPATH=/tmp", "MAKE_RESTARTS=1", ".RECIPEPREFIX=>", ".SHELLFLAGS=-x",
+        "=novalue", "POSIXLY_CORRECT=1", "NOEQUALS"}) {
     expect_unsupported("X = a\n", "X", with(k_base_env, {var}));
   }
   expect_unsupported("X = a\n", "X", {});                               // no PATH
@@ -327,6 +336,9 @@ TEST_F(MakeProbe, EnvironmentEffectsOnRealMake) {
   EXPECT_EQ(e_flag.output, "env\n");
   // SHELL from the environment is ignored by make, so it is accepted here.
   expect_same_as_make("X = a\n", "X", with(k_base_env, {"SHELL=/bin/false"}));
+  // Exported bash functions are imported under names no reference can spell.
+  expect_same_as_make("X = a\n", "X",
+                      with(k_base_env, {"BASH_FUNC_f%%=() {  echo b\n}"}));
 }
 
 TEST_F(MakeProbe, EchoStage) {
