@@ -2,6 +2,7 @@
 
 #include "core/output.hpp"
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,8 +25,17 @@ Compression detect_compression(std::string_view data);
 std::optional<std::string> decompress(std::string_view data,
                                       size_t max_output = size_t{1} << 30);
 
+// The largest xz dictionary the kernel's module decompressor is given
+// (framework.conf's default --lzma2=dict=1MiB).
+inline constexpr uint32_t k_xz_max_dictionary = 1U << 20;
+// The dictionary the default xz settings use for an input of this size:
+// 1 MiB, or for smaller inputs the smallest size LZMA2 can name that holds
+// the whole input (nothing a larger one could add; far less encoder memory).
+uint32_t xz_dictionary_size(size_t input_size);
+
 // Compresses `path` in place as upstream's `gzip/xz/zstd <opts> -f path`
-// does: writes path+suffix (atomically), removes path. `options` is the
+// does: writes path+suffix (atomically, not fsync'ed: it is an intermediate
+// the caller copies where it must last), removes path. `options` is the
 // framework.conf option string (compress_*_opts); the default strings are
 // mapped onto library settings, anything else runs the command-line tool
 // with those options so user settings keep their meaning. Returns false on

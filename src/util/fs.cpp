@@ -102,15 +102,15 @@ static bool write_all(int fd, const char* data, size_t size) {
   return true;
 }
 
-bool write_file_atomic(const std::string& path, const std::string& content,
-                       unsigned mode) {
+bool write_file_atomic(const std::string& path, const std::string& content, unsigned mode,
+                       Sync sync) {
   std::string tmp = path + ".dkms-tmp.XXXXXX";
   int fd = mkstemp(tmp.data());
   if (fd < 0) {
     return false;
   }
   bool ok = fchmod(fd, mode) == 0 && write_all(fd, content.data(), content.size()) &&
-            fsync(fd) == 0;
+            (sync == Sync::scratch || fsync(fd) == 0);
   ok = (close(fd) == 0) && ok;
   if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
     unlink(tmp.c_str());
@@ -214,7 +214,8 @@ static void copy_attributes(const std::string& dst, const struct stat& st) {
   utimensat(AT_FDCWD, dst.c_str(), times, AT_SYMLINK_NOFOLLOW);
 }
 
-bool copy_file(const std::string& src, const std::string& dst, std::string* error) {
+bool copy_file(const std::string& src, const std::string& dst, std::string* error,
+               Sync sync) {
   struct stat st;
   if (stat(src.c_str(), &st) != 0) {
     if (error != nullptr) {
@@ -223,7 +224,7 @@ bool copy_file(const std::string& src, const std::string& dst, std::string* erro
     return false;
   }
   auto data = read_file(src);
-  if (!data || !write_file_atomic(dst, *data, st.st_mode & 07777)) {
+  if (!data || !write_file_atomic(dst, *data, st.st_mode & 07777, sync)) {
     if (error != nullptr) {
       *error = "cannot copy " + src + " to " + dst + ": " + strerror(errno);
     }
@@ -233,8 +234,8 @@ bool copy_file(const std::string& src, const std::string& dst, std::string* erro
   return true;
 }
 
-static bool copy_entry(const std::string& src, const std::string& dst,
-                       std::string* error) {
+static bool copy_entry(const std::string& src, const std::string& dst, std::string* error,
+                       Sync sync) {
   struct stat st;
   if (lstat(src.c_str(), &st) != 0) {
     if (error != nullptr) {
@@ -250,7 +251,7 @@ static bool copy_entry(const std::string& src, const std::string& dst,
       return false;
     }
     for (const auto& name : list_dir(src)) {
-      if (!copy_entry(src + "/" + name, dst + "/" + name, error)) {
+      if (!copy_entry(src + "/" + name, dst + "/" + name, error, sync)) {
         return false;
       }
     }
@@ -270,13 +271,14 @@ static bool copy_entry(const std::string& src, const std::string& dst,
     return true;
   }
   if (S_ISREG(st.st_mode)) {
-    return copy_file(src, dst, error);
+    return copy_file(src, dst, error, sync);
   }
   // Device nodes, fifos and sockets have no place in a module source tree.
   return true;
 }
 
-bool copy_tree(const std::string& src, const std::string& dst, std::string* error) {
+bool copy_tree(const std::string& src, const std::string& dst, std::string* error,
+               Sync sync) {
   if (!mkdir_p(dst)) {
     if (error != nullptr) {
       *error = dst + ": " + strerror(errno);
@@ -284,7 +286,7 @@ bool copy_tree(const std::string& src, const std::string& dst, std::string* erro
     return false;
   }
   for (const auto& name : list_dir(src)) {
-    if (!copy_entry(src + "/" + name, dst + "/" + name, error)) {
+    if (!copy_entry(src + "/" + name, dst + "/" + name, error, sync)) {
       return false;
     }
   }

@@ -18,10 +18,14 @@ std::optional<std::string> read_link(const std::string& path);
 std::optional<std::string> real_path(const std::string& path);
 
 std::optional<std::string> read_file(const std::string& path);
+// Whether a written file is flushed to disk before it is renamed into place:
+// `durable` survives a power loss; `scratch` is for files that are rebuilt
+// anyway (a build directory), where an fsync per file is only cost.
+enum class Sync { durable, scratch };
 // Writes through a temporary file in the same directory and renames it into
 // place, so a crash never leaves a half-written file.
 bool write_file_atomic(const std::string& path, const std::string& content,
-                       unsigned mode = 0644);
+                       unsigned mode = 0644, Sync sync = Sync::durable);
 bool files_equal(const std::string& a, const std::string& b);
 
 // Entry names of a directory (no "." or ".."), sorted bytewise.
@@ -56,10 +60,10 @@ void remove_empty_dirs(const std::string& dir);
 // Recursively copies the contents of src into dst (merging), preserving
 // modes, ownership (when root) and timestamps; symlinks are copied as links.
 bool copy_tree(const std::string& src, const std::string& dst,
-               std::string* error = nullptr);
+               std::string* error = nullptr, Sync sync = Sync::durable);
 // Copies one file preserving mode and timestamps, atomically.
 bool copy_file(const std::string& src, const std::string& dst,
-               std::string* error = nullptr);
+               std::string* error = nullptr, Sync sync = Sync::durable);
 // mkdtemp under dir with the given name prefix ("prefix" + "XXXXXX").
 std::optional<std::string> make_temp_dir(const std::string& dir,
                                          const std::string& prefix);

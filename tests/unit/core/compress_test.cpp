@@ -122,17 +122,46 @@ TEST_F(CompressFile, XzUsesCrc32AndSmallDictionary) {
   core::ProcessResult r = tool({"xz", "-lvv", m_path + ".xz"});
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("Check:             CRC32"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("--lzma2=dict=1MiB"), std::string::npos) << r.output;
+  // 200000 bytes fit in 256 KiB, under the 1 MiB of framework.conf.
+  EXPECT_NE(r.output.find("--lzma2=dict=256KiB"), std::string::npos) << r.output;
+}
+
+TEST(XzDictionary, SmallestNameableSizeHoldingTheInputUpToOneMiB) {
+  EXPECT_EQ(core::xz_dictionary_size(0), 4096u);
+  EXPECT_EQ(core::xz_dictionary_size(4096), 4096u);
+  EXPECT_EQ(core::xz_dictionary_size(4097), 6144u);
+  EXPECT_EQ(core::xz_dictionary_size(6144), 6144u);
+  EXPECT_EQ(core::xz_dictionary_size(6145), 8192u);
+  EXPECT_EQ(core::xz_dictionary_size(200000), 256u * 1024);
+  EXPECT_EQ(core::xz_dictionary_size(700000), 768u * 1024);
+  EXPECT_EQ(core::xz_dictionary_size(800000), 1024u * 1024);
+  EXPECT_EQ(core::xz_dictionary_size(50u << 20), 1024u * 1024);
+}
+
+// Same liblzma, same settings: xz(1) single-threaded writes the same bytes.
+void expect_like_xz_tool(const std::string& dir, const std::string& data,
+                         const std::string& lzma2) {
+  std::string ours = dir + "/ours.ko";
+  std::string theirs = dir + "/theirs.ko";
+  ASSERT_TRUE(util::write_file_atomic(ours, data));
+  ASSERT_TRUE(util::write_file_atomic(theirs, data));
+  ASSERT_EQ(
+      core::run_capture({"xz", "--check=crc32", "--lzma2=" + lzma2, "-T1", "-f", theirs})
+          .status,
+      0);
+  ASSERT_TRUE(core::compress_file(ours, core::Compression::xz, k_xz_defaults));
+  EXPECT_TRUE(util::files_equal(ours + ".xz", theirs + ".xz")) << lzma2;
+  core::ProcessResult r = core::run_capture({"xz", "-lvv", ours + ".xz"});
+  EXPECT_NE(r.output.find("--lzma2=" + lzma2), std::string::npos) << r.output;
 }
 
 TEST_F(CompressFile, XzMatchesTheToolByteForByte) {
-  // Same liblzma, same settings: xz(1) single-threaded writes the same bytes.
-  std::string copy = m_dir + "/copy.ko";
-  ASSERT_TRUE(util::write_file_atomic(copy, m_data));
-  ASSERT_EQ(tool({"xz", "--check=crc32", "--lzma2=dict=1MiB", "-T1", "-f", copy}).status,
-            0);
-  ASSERT_TRUE(core::compress_file(m_path, core::Compression::xz, k_xz_defaults));
-  EXPECT_TRUE(util::files_equal(copy + ".xz", m_path + ".xz"));
+  // Above 1 MiB: exactly framework.conf's default options.
+  expect_like_xz_tool(m_dir, sample_data(3u << 20), "dict=1MiB");
+  // Below: the tool given the reduced dictionary.
+  expect_like_xz_tool(m_dir, m_data, "dict=256KiB");
+  expect_like_xz_tool(m_dir, sample_data(3000), "dict=4KiB");
+  expect_like_xz_tool(m_dir, sample_data(5000), "dict=6KiB");
 }
 
 TEST_F(CompressFile, GzipHeaderNamesTheFile) {
