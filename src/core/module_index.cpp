@@ -45,9 +45,8 @@ std::optional<Type> type_of_char(char c) {
 }
 
 struct Dir {
-  std::string rel;   // below IT/K: "" for IT/K itself, else "kernel/drivers"
-  std::string stamp; // "" when unknown: read again next time
-  long long ctime_ns = 0;
+  std::string rel;            // below IT/K: "" for IT/K itself, else "kernel/drivers"
+  std::string stamp;          // "" when unknown: read again next time
   std::vector<Entry> entries; // sorted by name
 };
 
@@ -64,12 +63,34 @@ int depth_of(std::string_view rel) {
   return rel.empty() ? 0 : static_cast<int>(std::count(rel.begin(), rel.end(), '/')) + 1;
 }
 
+// IT/K opened once (following a symlink, as find does for its start), so
+// each directory below is stat'ed by its short relative path: a thousand
+// full path walks cost more than the rest of a check.
+class Root {
+public:
+  explicit Root(const std::string& path)
+      : m_fd(open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC)) {}
+  ~Root() {
+    if (m_fd >= 0) {
+      close(m_fd);
+    }
+  }
+  Root(const Root&) = delete;
+  Root& operator=(const Root&) = delete;
+  int fd() const { return m_fd; }
+
+private:
+  int m_fd;
+};
+
 // A directory's identity: its entries cannot change without its ctime
 // changing (create, unlink, rename all update it; users cannot set ctime
-// back). IT/K itself is followed if it is a symlink. "-": not a directory.
-std::string dir_stamp(const std::string& path, bool follow, long long* ctime_ns) {
+// back). "-": not a directory.
+std::string dir_stamp(const Root& root, const std::string& rel, long long* ctime_ns) {
   struct stat st;
-  int rc = follow ? stat(path.c_str(), &st) : lstat(path.c_str(), &st);
+  int rc = root.fd() < 0 ? -1
+           : rel.empty() ? fstat(root.fd(), &st)
+                         : fstatat(root.fd(), rel.c_str(), &st, AT_SYMLINK_NOFOLLOW);
   if (rc != 0 || !S_ISDIR(st.st_mode)) {
     return "-";
   }
@@ -197,6 +218,7 @@ Quick quick_check(std::string_view text, bool whole, const std::string& root,
   if (!*header) {
     return Quick::stale;
   }
+  Root dirs(root);
   long long ignored = 0;
   while (next_line(text, line)) {
     if (line.empty() || line[0] != 'D') {
@@ -209,8 +231,7 @@ Quick quick_check(std::string_view text, bool whole, const std::string& root,
       suffix_out = suffix;
       return Quick::valid;
     }
-    if (stamp.empty() ||
-        dir_stamp(root + std::string(rel), rel.empty(), &ignored) != stamp) {
+    if (stamp.empty() || dir_stamp(dirs, std::string(rel), &ignored) != stamp) {
       return Quick::stale;
     }
   }
@@ -243,31 +264,33 @@ std::optional<std::string> read_prefix(const std::string& path, size_t limit) {
 
 // Rebuilds the index from the tree, checking every directory's stamp and
 // reading again only the directories whose stamp differs from the old
-// index (or that it does not know).
-void refresh(const std::string& root, const std::string& rel, int depth,
-             const std::map<std::string_view, const Dir*>& old, Index& out,
-             bool& changed) {
+// index (or that it does not know). Entries still current are moved out of
+// `old`.
+void refresh(const Root& dirs, const std::string& root, const std::string& rel, int depth,
+             const std::map<std::string_view, Dir*>& old, Index& out, bool& changed) {
   if (depth > k_max_depth) {
     return;
   }
   auto known = old.find(rel);
   Dir dir;
-  std::string now = dir_stamp(root + rel, rel.empty(), &dir.ctime_ns);
+  long long ctime_ns = 0;
+  std::string now = dir_stamp(dirs, rel, &ctime_ns);
   if (now == "-") {
     changed = true;
     return;
   }
+  bool recent = recently_changed(ctime_ns);
   if (known != old.end() && !known->second->stamp.empty() &&
       known->second->stamp == now) {
-    dir = *known->second;
+    dir.entries = std::move(known->second->entries);
   } else {
     dir.entries = read_entries(root + rel);
     // Re-reading a directory too recent to stamp finds it as stored:
     // storing again would write the same record.
     changed = changed || known == old.end() || !known->second->stamp.empty() ||
-              known->second->entries != dir.entries || !recently_changed(dir.ctime_ns);
+              known->second->entries != dir.entries || !recent;
   }
-  dir.stamp = now;
+  dir.stamp = recent ? std::string() : now;
   dir.rel = rel;
   std::vector<std::string> subdirs;
   for (const auto& e : dir.entries) {
@@ -277,7 +300,7 @@ void refresh(const std::string& root, const std::string& rel, int depth,
   }
   out.dirs.push_back(std::move(dir));
   for (const auto& sub : subdirs) {
-    refresh(root, sub, depth + 1, old, out, changed);
+    refresh(dirs, root, sub, depth + 1, old, out, changed);
   }
 }
 
@@ -297,41 +320,62 @@ void store(const std::string& path, const std::string& root, const Index& index)
     if (dir.rel.find('\n') != std::string::npos) {
       return;
     }
-    bool fresh = dir.ctime_ns == 0 || !recently_changed(dir.ctime_ns);
-    data += "D\t" + (fresh ? dir.stamp : std::string()) + "\t" + dir.rel + "\n";
+    data.append("D\t").append(dir.stamp).append("\t").append(dir.rel).append("\n");
     for (const auto& e : dir.entries) {
       if (e.name.find('\n') != std::string::npos) {
         return;
       }
-      data += std::string("E\t") + type_char(e.type) + "\t" + e.name + "\n";
+      data.append("E\t")
+          .append(1, type_char(e.type))
+          .append("\t")
+          .append(e.name)
+          .append("\n");
     }
   }
   write_cache_record(path, data);
 }
 
-// The current index of IT/K: the stored one, checked and refreshed (and
-// stored again when anything was read anew).
-Index current_index(const Context& ctx, const std::string& kernel,
-                    const std::optional<std::string>& text) {
+// The index of each IT/K (by its record's path: a record names its IT/K and
+// lives in one dkms tree) as this process last checked it. A later question
+// in the same run checks every stamp again (the tree may change while make
+// runs) but does not read and parse the record back.
+std::map<std::string, Index>& checked_indexes() {
+  static std::map<std::string, Index> indexes;
+  return indexes;
+}
+
+// The current index of IT/K: the stored one (text, read when not given),
+// checked and refreshed, and stored again when anything was read anew.
+const Index& current_index(const Context& ctx, const std::string& kernel,
+                           std::optional<std::string> text = std::nullopt) {
   const std::string root = index_root(ctx, kernel);
+  const std::string path = module_index_path(ctx, kernel);
+  auto& checked = checked_indexes();
   std::optional<Index> old;
-  if (text) {
-    old = parse(*text, root);
+  if (auto hit = checked.find(path); hit != checked.end()) {
+    old = std::move(hit->second);
+  } else {
+    if (!text) {
+      text = util::read_file(path);
+    }
+    if (text) {
+      old = parse(*text, root);
+    }
   }
-  std::map<std::string_view, const Dir*> by_rel;
+  std::map<std::string_view, Dir*> by_rel;
   if (old) {
-    for (const auto& dir : old->dirs) {
+    for (auto& dir : old->dirs) {
       by_rel.emplace(dir.rel, &dir);
     }
   }
   Index index;
   bool changed = !old;
-  refresh(root, "", 0, by_rel, index, changed);
+  refresh(Root(root), root, "", 0, by_rel, index, changed);
   index.suffix = suffix_of(index);
   if (changed && !index.dirs.empty() && util::is_dir(ctx.settings.dkms_tree)) {
-    store(module_index_path(ctx, kernel), root, index);
+    store(path, root, index);
   }
-  return index;
+  return checked[path] = std::move(index);
 }
 
 void collect(const std::map<std::string_view, const Dir*>& by_rel,
@@ -354,6 +398,10 @@ void collect(const std::map<std::string_view, const Dir*>& by_rel,
 
 } // namespace
 
+void forget_checked_module_indexes() {
+  checked_indexes().clear();
+}
+
 std::string module_index_path(const Context& ctx, const std::string& kernel) {
   return ctx.settings.dkms_tree + "/.module-index-" + kernel;
 }
@@ -374,19 +422,21 @@ std::string indexed_compression_suffix(const Context& ctx, const std::string& ke
   }
   // Anything changed at the top, or a full check asked for: every
   // directory is checked.
+  if (checked_indexes().count(path) != 0) {
+    return current_index(ctx, kernel).suffix;
+  }
   auto text = util::read_file(path);
   if (text && quick_check(*text, true, root, SuffixCheck::every_directory, suffix) ==
                   Quick::valid) {
     return suffix;
   }
-  return current_index(ctx, kernel, text).suffix;
+  return current_index(ctx, kernel, std::move(text)).suffix;
 }
 
 std::vector<std::string> indexed_files_named(const Context& ctx,
                                              const std::string& kernel,
                                              const std::vector<std::string>& names) {
-  auto text = util::read_file(module_index_path(ctx, kernel));
-  Index index = current_index(ctx, kernel, text);
+  const Index& index = current_index(ctx, kernel);
   std::map<std::string_view, const Dir*> by_rel;
   for (const auto& dir : index.dirs) {
     by_rel.emplace(dir.rel, &dir);

@@ -42,6 +42,10 @@ std::vector<std::string> indexed_files_named(const Context& ctx,
                                              const std::string& kernel,
                                              const std::vector<std::string>& names);
 
+// Drops what this process learnt of every index, as a new process starts:
+// the next question reads the record again (for tests).
+void forget_checked_module_indexes();
+
 // Where the index of K lives.
 std::string module_index_path(const Context& ctx, const std::string& kernel);
 
