@@ -6,15 +6,18 @@
 #include "core/crash.hpp"
 #include "core/exit.hpp"
 #include "core/kernel.hpp"
+#include "core/make_probe.hpp"
 #include "core/signals.hpp"
 #include "core/subprocess.hpp"
 #include "core/tree.hpp"
 #include "core/version.hpp"
+#include "util/date.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
 
 #include <optional>
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace actions {
 
@@ -40,19 +43,38 @@ namespace {
   die(ctx.out, code, lines);
 }
 
+std::vector<std::string> current_environment() {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    env.emplace_back(*e);
+  }
+  return env;
+}
+
 // CC/KERNEL_CC/LD/KERNEL_LD for make and build scripts (SPEC §6.4).
 std::vector<std::pair<std::string, std::string>> compiler_env(const core::Context& ctx,
                                                               const std::string& kernel) {
   std::vector<std::pair<std::string, std::string>> env;
   std::string ksrc = core::kernel_source_dir(ctx, kernel);
   std::string cc;
-  if (util::exists(ksrc + "/.kernelvariables")) {
-    core::ProcessSpec spec;
-    spec.argv = {"make", "-f", "-", "show-CC"};
-    spec.stdin_data = "show-%:\n\t@echo $($*)\ninclude " + ksrc + "/.kernelvariables\n";
-    spec.out = core::Sink::capture;
-    auto r = core::run_process(spec);
-    cc = util::trim(r.output);
+  const std::string kernelvariables = ksrc + "/.kernelvariables";
+  if (util::exists(kernelvariables)) {
+    // make's include would split and glob the path; the in-process answer
+    // only knows the file's text.
+    std::optional<std::string> answer;
+    if (ksrc.find_first_of(" \t\n*?[") == std::string::npos) {
+      if (auto text = util::read_file(kernelvariables)) {
+        answer = core::probe_make_variable(*text, "CC", current_environment());
+      }
+    }
+    if (!answer) {
+      core::ProcessSpec spec;
+      spec.argv = {"make", "-f", "-", "show-CC"};
+      spec.stdin_data = "show-%:\n\t@echo $($*)\ninclude " + kernelvariables + "\n";
+      spec.out = core::Sink::capture;
+      answer = util::trim(core::run_process(spec).output);
+    }
+    cc = *answer;
     env.push_back({"CC", cc});
   }
   std::string kconfig = core::kernel_config(ctx, kernel);
@@ -152,8 +174,10 @@ void check_build_depends(core::Context& ctx, const Unit& unit,
 }
 
 std::string current_date() {
-  auto r = core::run_capture({"date"});
-  return r.output;
+  if (auto text = util::c_locale_date(std::time(nullptr))) {
+    return *text;
+  }
+  return core::run_capture({"date"}).output;
 }
 
 } // namespace
@@ -227,13 +251,16 @@ void do_build(core::Context& ctx, Unit& unit) {
   try {
     util::remove_all(build);
     std::string copy_error;
-    if (!util::copy_tree(source_dir + "/", build, &copy_error)) {
+    // The build directory is scratch: nothing in it is fsync'ed.
+    if (!util::copy_tree(source_dir + "/", build, &copy_error, util::Sync::scratch)) {
       die(ctx.out, 1,
           {"Could not copy " + source_dir + " to " + build + ": " + copy_error});
     }
-    util::write_file_atomic(build_log, "DKMS (dkms-3.2.2) make.log for " + m + "/" + v +
-                                           " for kernel " + ka.kernel + " (" + ka.arch +
-                                           ")\n" + current_date());
+    util::write_file_atomic(build_log,
+                            "DKMS (dkms-3.2.2) make.log for " + m + "/" + v +
+                                " for kernel " + ka.kernel + " (" + ka.arch + ")\n" +
+                                current_date(),
+                            0644, util::Sync::scratch);
 
     auto vars = shell_vars(ctx, unit, &conf);
     auto run_logged = [&](const std::string& command, const std::string& description) {

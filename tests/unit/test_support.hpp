@@ -19,6 +19,37 @@
 
 namespace test_support {
 
+// An environment variable set for one test and restored afterwards.
+class ScopedEnv {
+public:
+  ScopedEnv(const char* name, const char* value) : m_name(name) {
+    const char* old = getenv(name);
+    m_had = old != nullptr;
+    if (m_had) {
+      m_old = old;
+    }
+    if (value != nullptr) {
+      setenv(name, value, 1);
+    } else {
+      unsetenv(name);
+    }
+  }
+  ~ScopedEnv() {
+    if (m_had) {
+      setenv(m_name.c_str(), m_old.c_str(), 1);
+    } else {
+      unsetenv(m_name.c_str());
+    }
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+private:
+  std::string m_name;
+  std::string m_old;
+  bool m_had = false;
+};
+
 // A fresh directory under /tmp (resolved, so realpath comparisons hold),
 // removed with everything in it when the object goes away.
 class TempDir {

@@ -22,36 +22,7 @@ ProcessSpec bash(const std::string& script, Sink sink = Sink::capture) {
   return spec;
 }
 
-// An environment variable set for one test and restored afterwards.
-class ScopedEnv {
-public:
-  ScopedEnv(const char* name, const char* value) : m_name(name) {
-    const char* old = getenv(name);
-    m_had = old != nullptr;
-    if (m_had) {
-      m_old = old;
-    }
-    if (value != nullptr) {
-      setenv(name, value, 1);
-    } else {
-      unsetenv(name);
-    }
-  }
-  ~ScopedEnv() {
-    if (m_had) {
-      setenv(m_name.c_str(), m_old.c_str(), 1);
-    } else {
-      unsetenv(m_name.c_str());
-    }
-  }
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
-
-private:
-  std::string m_name;
-  std::string m_old;
-  bool m_had = false;
-};
+using test_support::ScopedEnv;
 
 TEST(RunCapture, CollectsStdoutAndStderrInOrder) {
   auto r = core::run_capture({"bash", "-c", "echo a; echo b >&2; echo c"});
