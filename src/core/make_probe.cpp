@@ -322,6 +322,186 @@ void assign(Table& table, const Assignment& a) {
   table[a.name] = std::move(var);
 }
 
+enum class Directive { none, ifdef, ifndef, ifeq, ifneq, else_, endif };
+
+Directive conditional_kind(std::string_view word) {
+  static const std::pair<std::string_view, Directive> k_words[] = {
+      {"ifdef", Directive::ifdef}, {"ifndef", Directive::ifndef},
+      {"ifeq", Directive::ifeq},   {"ifneq", Directive::ifneq},
+      {"else", Directive::else_},  {"endif", Directive::endif},
+  };
+  for (const auto& [text, kind] : k_words) {
+    if (word == text) {
+      return kind;
+    }
+  }
+  return Directive::none;
+}
+
+std::string_view skip_blanks(std::string_view s) {
+  while (!s.empty() && is_blank(s.front())) {
+    s.remove_prefix(1);
+  }
+  return s;
+}
+
+// The first blank-delimited word of `s` and what follows it after blanks.
+std::pair<std::string_view, std::string_view> split_word(std::string_view s) {
+  size_t end = std::min(s.find_first_of(" \t"), s.size());
+  return {s.substr(0, end), skip_blanks(s.substr(end))};
+}
+
+// make's stack of open conditionals (read.c conditional_line): each level is
+// reading its branch, waiting for one (none taken yet) or done (one was
+// taken); a line is skipped while any level is not reading.
+class Conditionals {
+public:
+  explicit Conditionals(const Table& table) : m_table(table) {}
+
+  // Applies the conditional directive `kind` with its text `rest`; returns
+  // whether the following lines are skipped.
+  bool apply(Directive kind, std::string_view rest) {
+    if (kind == Directive::endif) {
+      if (!rest.empty() || m_levels.empty()) {
+        unsupported(); // make: extraneous text / extraneous 'endif'
+      }
+      m_levels.pop_back();
+    } else if (kind == Directive::else_) {
+      apply_else(rest);
+    } else {
+      open(kind, rest);
+    }
+    return skipping();
+  }
+
+  bool all_closed() const { return m_levels.empty(); }
+
+private:
+  enum class State { reading, waiting, done };
+  struct Level {
+    State state;
+    bool seen_else;
+  };
+
+  bool skipping() const {
+    return std::any_of(m_levels.begin(), m_levels.end(),
+                       [](const Level& l) { return l.state != State::reading; });
+  }
+
+  void apply_else(std::string_view rest) {
+    if (m_levels.empty() || m_levels.back().seen_else) {
+      unsupported(); // make stops: extraneous 'else' / only one 'else'
+    }
+    size_t o = m_levels.size() - 1;
+    State& state = m_levels[o].state;
+    state = state == State::reading   ? State::done
+            : state == State::waiting ? State::reading
+                                      : state;
+    if (rest.empty()) {
+      m_levels[o].seen_else = true;
+      return;
+    }
+    // `else ifeq ...`: the nested test decides this level's state; it is
+    // not even parsed when an earlier branch was taken, as in make.
+    auto [word, after] = split_word(rest);
+    Directive kind = conditional_kind(word);
+    if (kind == Directive::none || kind == Directive::else_ || kind == Directive::endif) {
+      unsupported(); // make: extraneous text after 'else'
+    }
+    open(kind, after);
+    if (m_levels[o].state != State::done) {
+      m_levels[o].state = m_levels[o + 1].state;
+    }
+    m_levels.pop_back();
+  }
+
+  void open(Directive kind, std::string_view rest) {
+    bool outer_skipping = skipping();
+    m_levels.push_back({State::waiting, false});
+    if (outer_skipping) {
+      return; // make neither expands nor checks the condition
+    }
+    bool truth = kind == Directive::ifdef || kind == Directive::ifndef
+                     ? is_defined(rest) == (kind == Directive::ifdef)
+                     : arguments_equal(rest) == (kind == Directive::ifeq);
+    m_levels.back().state = truth ? State::reading : State::waiting;
+  }
+
+  // ifdef: the expansion must be one word naming a variable whose
+  // unexpanded value is not empty.
+  bool is_defined(std::string_view rest) {
+    std::string expanded = Expander(m_table).expand(rest);
+    auto [name, extra] = split_word(expanded);
+    if (!extra.empty() || !is_plain_name(name)) {
+      unsupported(); // make stops on several words; odd names not modelled
+    }
+    auto it = m_table.find(name);
+    if (it != m_table.end() && it->second.unknown) {
+      unsupported();
+    }
+    return it != m_table.end() && !it->second.value.empty();
+  }
+
+  // ifeq/ifneq arguments, `(a,b)` or quoted with " or ': in the paren form
+  // blanks before the comma and after it are dropped, those after `(` and
+  // before `)` are kept; parentheses are counted, braces are not.
+  bool arguments_equal(std::string_view line) {
+    char termin = line.empty() ? '\0' : line[0] == '(' ? ',' : line[0];
+    if (termin != ',' && termin != '"' && termin != '\'') {
+      unsupported(); // make stops: invalid syntax in conditional
+    }
+    line.remove_prefix(1);
+    size_t end = termin == ',' ? paren_end(line, ',') : line.find(termin);
+    if (end >= line.size()) {
+      unsupported();
+    }
+    std::string_view first = line.substr(0, end);
+    while (termin == ',' && !first.empty() && is_blank(first.back())) {
+      first.remove_suffix(1);
+    }
+    line = skip_blanks(line.substr(end + 1));
+    std::string first_value = Expander(m_table).expand(first);
+    std::string_view second;
+    if (termin == ',') {
+      end = paren_end(line, ')');
+    } else {
+      termin = line.empty() ? '\0' : line[0];
+      if (termin != '"' && termin != '\'') {
+        unsupported();
+      }
+      line.remove_prefix(1);
+      end = line.find(termin);
+    }
+    if (end >= line.size()) {
+      unsupported();
+    }
+    second = line.substr(0, end);
+    if (!skip_blanks(line.substr(end + 1)).empty()) {
+      unsupported(); // make: extraneous text after the directive
+    }
+    return first_value == Expander(m_table).expand(second);
+  }
+
+  // Index of the `stop` (',' or ')') outside parentheses; npos if none.
+  static size_t paren_end(std::string_view s, char stop) {
+    int count = 0;
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (s[i] == stop && count <= 0) {
+        return i;
+      }
+      if (s[i] == '(') {
+        ++count;
+      } else if (s[i] == ')') {
+        --count;
+      }
+    }
+    return std::string_view::npos;
+  }
+
+  const Table& m_table;
+  std::vector<Level> m_levels;
+};
+
 // Make's own variables, then the environment as make imports it.
 Table initial_table(const std::vector<std::string>& env) {
   Table table;
@@ -400,6 +580,8 @@ bool is_echo_safe(char c) {
 std::optional<std::string> evaluate(std::string_view text, std::string_view name,
                                     const std::vector<std::string>& env) {
   Table table = initial_table(env);
+  Conditionals conditionals(table);
+  bool skipping = false;
   for (const auto& line : util::split(text, '\n')) {
     size_t first = line.find_first_not_of(' ');
     if (line.find_first_of(std::string_view("\\\0", 2)) != std::string::npos) {
@@ -413,7 +595,29 @@ std::optional<std::string> evaluate(std::string_view text, std::string_view name
         unsupported(); // tabs (recipes), CR, inline comments, non-ASCII
       }
     }
-    assign(table, parse_assignment(line));
+    auto [word, rest] = split_word(std::string_view(line).substr(first));
+    Directive kind = conditional_kind(word);
+    if (kind != Directive::none) {
+      if (!rest.empty() &&
+          std::string_view("=:+?!").find(rest[0]) != std::string_view::npos) {
+        // Maybe an assignment to a variable named like the directive (make
+        // checks that first); in a skipped branch it would open no level.
+        unsupported();
+      }
+      skipping = conditionals.apply(kind, rest);
+    } else if (skipping) {
+      // make skips these lines unread, except that `define` would swallow
+      // the lines up to its `endef`.
+      auto words = util::split_words(line);
+      if (std::find(words.begin(), words.end(), "define") != words.end()) {
+        unsupported();
+      }
+    } else {
+      assign(table, parse_assignment(line));
+    }
+  }
+  if (!conditionals.all_closed()) {
+    unsupported(); // make stops: missing 'endif'
   }
   std::string value = Expander(table).value_of(std::string(name));
   if (!std::all_of(value.begin(), value.end(), is_echo_safe)) {

@@ -15,8 +15,12 @@ namespace core {
 // strings, as in environ): the echoed line without its newline.
 //
 // nullopt means "not evaluated exactly here, run make": the file uses anything
-// beyond plain assignments (= := ::= ?= +=, optionally `override`) and
-// $(if ...) / variable references, the value needs make's built-in
+// beyond plain assignments (= := ::= ?= +=, optionally `override`),
+// $(if ...) / variable references and the conditionals ifeq/ifneq (`(a,b)`,
+// `"a" "b"`, `'a' 'b'`), ifdef/ifndef, else [if...] and endif (a file make
+// would reject or warn about, e.g. a missing endif or text after one, is
+// nullopt; skipped branches are not read, except for their conditionals and
+// `define`, which is nullopt), the value needs make's built-in
 // variables, env holds variables that change how make runs (MAKEFLAGS,
 // MAKELEVEL, ...), the echoed value is not plain words, or the echo program,
 // the temporary directory or an existing show-<name> file would make make
