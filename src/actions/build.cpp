@@ -77,15 +77,12 @@ std::vector<std::pair<std::string, std::string>> compiler_env(const core::Contex
     cc = *answer;
     env.push_back({"CC", cc});
   }
-  std::string kconfig = core::kernel_config(ctx, kernel);
-  auto text = util::read_file(kconfig);
+  const auto& text = core::kernel_config_text(core::kernel_config(ctx, kernel));
   if (text) {
     // First word of CONFIG_CC_VERSION_TEXT (quoted or not) names the compiler.
-    for (const auto& line : util::split(*text, '\n')) {
-      if (!util::starts_with(line, "CONFIG_CC_VERSION_TEXT=")) {
-        continue;
-      }
-      std::string v = line.substr(23);
+    for (std::string_view line :
+         util::lines_starting_with(*text, "CONFIG_CC_VERSION_TEXT=")) {
+      std::string v(line.substr(23));
       size_t b = v.find_first_not_of('"');
       if (b == std::string::npos) {
         continue;

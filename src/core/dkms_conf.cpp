@@ -254,11 +254,6 @@ bool build_slots(const Context& ctx, ShellValues& values, DkmsConf& conf) {
   return ok;
 }
 
-bool file_contains(const std::string& path, const std::string& needle) {
-  auto text = util::read_file(path);
-  return text && text->find(needle) != std::string::npos;
-}
-
 // readelf's answer for a vmlinux, once per process and file version: one
 // run evaluates the conf several times, and readelf reads the whole image.
 bool built_with_clang(const std::string& vmlinux) {
@@ -329,7 +324,8 @@ std::string choose_make(const Context& ctx, const ShellValues& values,
     }
   } else {
     const std::string kconf = kernel_config(ctx, k);
-    if (util::exists(kconf) && file_contains(kconf, "CONFIG_CC_IS_CLANG=y")) {
+    const auto& text = kernel_config_text(kconf);
+    if (text && text->find("CONFIG_CC_IS_CLANG=y") != std::string::npos) {
       command += " LLVM=1";
     }
   }
@@ -386,7 +382,7 @@ bool is_excluded(const Context& ctx, ShellValues& values, const KernelArch& targ
   excluded = excluded || (!arch_re.empty() && !util::ere_search(arch_re, target.arch));
   const std::string kconf = kernel_config(ctx, k);
   if (!configs.empty() && util::exists(kconf)) {
-    const std::string text = util::read_file(kconf).value_or("");
+    const std::string& text = kernel_config_text(kconf).value_or("");
     for (const auto& word : util::split_words(configs)) {
       if (word[0] == '!') {
         excluded = excluded || kconfig_line_matches(text, word.substr(1));

@@ -30,6 +30,16 @@ std::string kernel_config(const Context& ctx, const std::string& kernel) {
   return ksrc + "/.config";
 }
 
+const std::optional<std::string>& kernel_config_text(const std::string& path) {
+  static std::map<std::string, std::optional<std::string>> texts;
+  auto it = texts.find(path);
+  if (it == texts.end() || !it->second) {
+    // A file that could not be read is looked for again next time.
+    it = texts.insert_or_assign(path, util::read_file(path)).first;
+  }
+  return it->second;
+}
+
 bool kernel_headers_present(const Context& ctx, const std::string& kernel) {
   return util::exists(kernel_source_dir(ctx, kernel) + "/include");
 }

@@ -14,6 +14,11 @@ namespace core {
 std::string kernel_source_dir(const Context& ctx, const std::string& kernel);
 // KCONF: --config, else KSRC/include/config/auto.conf if it exists, else KSRC/.config.
 std::string kernel_config(const Context& ctx, const std::string& kernel);
+// The text of a kernel config file, read once per run (signing, the
+// compiler choice and BUILD_EXCLUSIVE_CONFIG all look at it; it does not
+// change under a run). nullopt when it cannot be read (then it is tried
+// again next time).
+const std::optional<std::string>& kernel_config_text(const std::string& path);
 // True if KSRC/include exists (headers installed).
 bool kernel_headers_present(const Context& ctx, const std::string& kernel);
 // ".gz", ".xz", ".zst" or "": what the installed modules of K use (SPEC §6.5),

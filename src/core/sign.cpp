@@ -24,40 +24,31 @@ namespace {
 
 // `grep "^NAME=" file | cut -f2 -d= | sed 's/"//g'`: the second '='-field of
 // every matching line, quotes removed, lines joined by newlines.
-std::string grep_cut(const std::string& path, const std::string& name) {
-  std::optional<std::string> text = util::read_file(path);
+std::string grep_cut(const std::optional<std::string>& text, const std::string& name) {
   if (!text) {
     return {};
   }
-  std::string prefix = name + "=";
-  std::vector<std::string> values;
-  for (const auto& line : util::split(*text, '\n')) {
-    if (!util::starts_with(line, prefix)) {
-      continue;
+  std::string out;
+  bool first = true;
+  for (std::string_view line : util::lines_starting_with(*text, name + "=")) {
+    std::string_view field = line.substr(name.size() + 1);
+    field = field.substr(0, field.find('='));
+    if (!first) {
+      out += '\n';
     }
-    std::vector<std::string> fields = util::split(line, '=');
-    std::string v;
-    for (char c : fields.size() > 1 ? fields[1] : std::string()) {
+    first = false;
+    for (char c : field) {
       if (c != '"') {
-        v += c;
+        out += c;
       }
     }
-    values.push_back(v);
   }
-  return util::join(values, "\n");
+  return out;
 }
 
-bool file_has_line_starting(const std::string& path, const std::string& prefix) {
-  std::optional<std::string> text = util::read_file(path);
-  if (!text) {
-    return false;
-  }
-  for (const auto& line : util::split(*text, '\n')) {
-    if (util::starts_with(line, prefix)) {
-      return true;
-    }
-  }
-  return false;
+bool has_line_starting(const std::optional<std::string>& text,
+                       const std::string& prefix) {
+  return text && !util::lines_starting_with(*text, prefix).empty();
 }
 
 std::string env_or_empty(const char* name) {
@@ -246,14 +237,14 @@ void gentoo_mok(SigningSetup& setup, const std::string& kconfig) {
   setup.key = env_or_empty("MODULES_SIGN_KEY");
   setup.cert = env_or_empty("MODULES_SIGN_CERT");
   if (setup.key.empty() && util::is_regular(make_conf)) {
-    setup.key = grep_cut(make_conf, "MODULES_SIGN_KEY");
+    setup.key = grep_cut(util::read_file(make_conf), "MODULES_SIGN_KEY");
   }
   if (setup.cert.empty() && util::is_regular(make_conf)) {
-    setup.cert = grep_cut(make_conf, "MODULES_SIGN_CERT");
+    setup.cert = grep_cut(util::read_file(make_conf), "MODULES_SIGN_CERT");
   }
   // The kernel's own key file holds both key and certificate.
   if (setup.key.empty() && util::is_regular(kconfig)) {
-    setup.key = grep_cut(kconfig, "CONFIG_MODULE_SIG_KEY");
+    setup.key = grep_cut(kernel_config_text(kconfig), "CONFIG_MODULE_SIG_KEY");
     setup.cert = setup.key;
   }
 }
@@ -353,12 +344,12 @@ SigningSetup prepare_signing(Context& ctx, const std::string& kernel,
     ctx.out.line("Kernel config " + kconfig + " not found, modules won't be signed");
     return setup;
   }
-  if (!file_has_line_starting(kconfig, "CONFIG_MODULE_SIG_HASH=")) {
+  if (!has_line_starting(kernel_config_text(kconfig), "CONFIG_MODULE_SIG_HASH=")) {
     ctx.out.line(
         "The kernel is built without module signing facility, modules won't be signed");
     return setup;
   }
-  setup.hash = grep_cut(kconfig, "CONFIG_MODULE_SIG_HASH");
+  setup.hash = grep_cut(kernel_config_text(kconfig), "CONFIG_MODULE_SIG_HASH");
   if (setup.sign_file.empty()) {
     setup.sign_file = default_sign_file(ctx, kernel);
   }

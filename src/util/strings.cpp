@@ -19,6 +19,23 @@ std::vector<std::string> split(std::string_view text, char sep) {
   }
 }
 
+std::vector<std::string_view> lines_starting_with(std::string_view text,
+                                                  std::string_view prefix) {
+  std::vector<std::string_view> out;
+  while (!text.empty()) {
+    size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    if (line.starts_with(prefix)) {
+      out.push_back(line);
+    }
+    if (nl == std::string_view::npos) {
+      break;
+    }
+    text.remove_prefix(nl + 1);
+  }
+  return out;
+}
+
 std::vector<std::string> split_words(std::string_view text) {
   std::vector<std::string> words;
   std::string current;

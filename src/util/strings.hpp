@@ -10,6 +10,9 @@ namespace util {
 std::vector<std::string> split(std::string_view text, char sep);
 // Splits on runs of blanks (space, tab, newline), dropping empty words.
 std::vector<std::string> split_words(std::string_view text);
+// The lines of text that start with prefix, in order (views into text).
+std::vector<std::string_view> lines_starting_with(std::string_view text,
+                                                  std::string_view prefix);
 std::string join(const std::vector<std::string>& parts, std::string_view sep);
 std::string trim(std::string_view text);
 bool starts_with(std::string_view text, std::string_view prefix);

@@ -48,8 +48,8 @@ probe_case() {
     expect_exit 0 dkms_t unbuild -m ccprobe -v 1.0 -k "$K"
 }
 
-# Debian's own files: plain assignments (6.12, answered in process) and
-# one with ifneq (6.1, answered by make).
+# Debian's own files: plain assignments (6.12) and an ifneq block (6.1), both
+# answered in process.
 found=0
 for f in /usr/src/linux-headers-*/.kernelvariables; do
     [[ -f $f ]] || continue

@@ -98,3 +98,15 @@ TEST(FirstLine, UpToNewline) {
 }
 
 } // namespace
+
+TEST(LinesStartingWith, WholeLinesInOrder) {
+  const std::string text =
+      "CONFIG_A=y\nCONFIG_AB=m\n# CONFIG_A is not set\nCONFIG_A=\"x\"";
+  EXPECT_EQ(util::lines_starting_with(text, "CONFIG_A="),
+            (std::vector<std::string_view>{"CONFIG_A=y", "CONFIG_A=\"x\""}));
+  EXPECT_EQ(util::lines_starting_with(text, "CONFIG_A").size(), 3u);
+  EXPECT_TRUE(util::lines_starting_with(text, "CONFIG_B").empty());
+  EXPECT_TRUE(util::lines_starting_with("", "X").empty());
+  // An empty last line (text ending in a newline) is no line of its own.
+  EXPECT_EQ(util::lines_starting_with("a\n", ""), (std::vector<std::string_view>{"a"}));
+}
