@@ -1,5 +1,6 @@
 #include "actions/common.hpp"
 
+#include "core/conf_cache.hpp"
 #include "core/exit.hpp"
 #include "core/kernel.hpp"
 #include "core/subprocess.hpp"
@@ -106,18 +107,44 @@ static std::string bad_conf_path(const core::Context& ctx,
   return explicit_path.empty() ? ctx.opts.conf_file : explicit_path;
 }
 
+// The unit's conf. Without -c, an explicit path or a --directive, through
+// the persistent record (core/conf_cache.hpp): a recorded evaluation of the
+// unchanged files is post-processed again instead of starting bash, and a
+// fresh one is recorded when the trust rule allows. A caller passing its own
+// evaluation keeps the record to itself.
+static core::DkmsConf read_conf(core::Context& ctx, Unit& unit,
+                                const std::string& explicit_path,
+                                core::Strictness strictness,
+                                core::ConfEvaluation* evaluation) {
+  const std::string bad = bad_conf_path(ctx, explicit_path);
+  if (evaluation != nullptr || !explicit_path.empty() || !ctx.opts.conf_file.empty() ||
+      !ctx.opts.directives.empty()) {
+    return core::require_dkms_conf(ctx, request_for(unit, explicit_path, strictness),
+                                   &unit.conf_cache, bad, evaluation);
+  }
+  core::ConfRequest request = source_conf_request(ctx, unit);
+  request.strictness = strictness;
+  core::ConfRecord record(ctx, request);
+  if (auto values = record.load_values()) {
+    core::ConfEvaluation recorded;
+    recorded.recorded = &*values;
+    return core::require_dkms_conf(ctx, request, &unit.conf_cache, bad, &recorded);
+  }
+  return *record.read_through([&](core::ConfEvaluation& fresh) {
+    return std::optional(
+        core::require_dkms_conf(ctx, request, &unit.conf_cache, bad, &fresh));
+  });
+}
+
 core::DkmsConf read_conf_or_die(core::Context& ctx, Unit& unit,
-                                const std::string& explicit_path) {
-  return core::require_dkms_conf(
-      ctx, request_for(unit, explicit_path, core::Strictness::lenient), &unit.conf_cache,
-      bad_conf_path(ctx, explicit_path));
+                                const std::string& explicit_path,
+                                core::ConfEvaluation* evaluation) {
+  return read_conf(ctx, unit, explicit_path, core::Strictness::lenient, evaluation);
 }
 
 core::DkmsConf read_conf_strict_or_die(core::Context& ctx, Unit& unit,
                                        const std::string& explicit_path) {
-  return core::require_dkms_conf(
-      ctx, request_for(unit, explicit_path, core::Strictness::strict), &unit.conf_cache,
-      bad_conf_path(ctx, explicit_path));
+  return read_conf(ctx, unit, explicit_path, core::Strictness::strict, nullptr);
 }
 
 core::ShellVars shell_vars(const core::Context& ctx, const Unit& unit,

@@ -39,9 +39,12 @@ void have_one_kernel(core::Context& ctx, const std::string& action);
 
 // Non-strict / strict conf evaluation of the unit's pair, dying with 8 on
 // an invalid conf ("Bad conf file."). explicit_path names the main file of
-// this call site, if it has one.
+// this call site, if it has one. Without one (and without -c or
+// --directive) the persistent conf record may answer instead of bash; a
+// caller passing `evaluation` manages the record itself.
 core::DkmsConf read_conf_or_die(core::Context& ctx, Unit& unit,
-                                const std::string& explicit_path = {});
+                                const std::string& explicit_path = {},
+                                core::ConfEvaluation* evaluation = nullptr);
 core::DkmsConf read_conf_strict_or_die(core::Context& ctx, Unit& unit,
                                        const std::string& explicit_path = {});
 

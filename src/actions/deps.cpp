@@ -63,16 +63,11 @@ void rebuild_dependent_modules(core::Context& ctx, Unit& unit) {
         continue;
       }
     }
-    auto read = [&](bool& evaluated) -> std::optional<core::DkmsConf> {
-      const bool had = dep.conf_cache.conf.has_value();
-      const std::string key = dep.conf_cache.key;
-      auto conf = read_conf_or_die(ctx, dep);
-      // Reusing the memo printed nothing now, but maybe when it was made.
-      evaluated = !had || key != dep.conf_cache.key;
-      return conf;
+    auto read = [&](core::ConfEvaluation& evaluation) -> std::optional<core::DkmsConf> {
+      return read_conf_or_die(ctx, dep, {}, &evaluation);
     };
-    bool evaluated = true;
-    core::DkmsConf conf = record ? *record->read_through(read) : *read(evaluated);
+    core::ConfEvaluation plain;
+    core::DkmsConf conf = record ? *record->read_through(read) : *read(plain);
     unit.conf_cache = dep.conf_cache;
     if (conf.build_depends.empty() || !conf.build_depends_rebuild || unit.force) {
       continue;

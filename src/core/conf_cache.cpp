@@ -18,7 +18,7 @@ namespace core {
 namespace {
 
 // Bumped whenever the layout changes, so older records simply miss.
-constexpr const char* k_format = "dkms-conf-cache 2";
+constexpr const char* k_format = "dkms-conf-cache 3";
 
 bool is_name_start(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
@@ -435,7 +435,13 @@ void put_flag(std::string& out, bool flag) {
   put(out, flag ? "yes" : "no");
 }
 
-std::optional<StatusConf>
+// A record read back: what status needs, and the evaluated values.
+struct Loaded {
+  StatusConf status;
+  ShellValues values;
+};
+
+std::optional<Loaded>
 load_record(const Context& ctx, const std::string& path,
             const std::vector<std::string>& key_fields,
             const std::vector<std::pair<std::string, std::string>>& vars) {
@@ -443,6 +449,8 @@ load_record(const Context& ctx, const std::string& path,
   if (!data) {
     return std::nullopt;
   }
+  Loaded loaded;
+  StatusConf& conf = loaded.status;
   FieldReader in(*data);
   std::string field;
   for (const auto& expected : key_fields) {
@@ -462,7 +470,6 @@ load_record(const Context& ctx, const std::string& path,
       return std::nullopt;
     }
   }
-  StatusConf conf;
   if (!next_count(in, 4, count)) {
     return std::nullopt;
   }
@@ -485,15 +492,34 @@ load_record(const Context& ctx, const std::string& path,
     }
     conf.build_depends.push_back(field);
   }
-  if (!next_flag(in, conf.build_depends_rebuild) || !in.at_end()) {
+  if (!next_flag(in, conf.build_depends_rebuild) || !next_count(in, 3, count)) {
     return std::nullopt;
   }
-  return conf;
+  for (; count > 0; --count) {
+    std::string name;
+    int elements = 0;
+    if (!in.next(name) || !next_count(in, 6, elements)) {
+      return std::nullopt;
+    }
+    ConfArray& array = loaded.values[name];
+    for (; elements > 0; --elements) {
+      std::string index, value;
+      if (!in.next(index) || index.empty() || index.size() > 9 ||
+          index.find_first_not_of("0123456789") != std::string::npos || !in.next(value)) {
+        return std::nullopt;
+      }
+      array[static_cast<unsigned>(std::stoul(index))] = std::move(value);
+    }
+  }
+  if (!in.at_end()) {
+    return std::nullopt;
+  }
+  return loaded;
 }
 
 void store_record(const std::string& path, const std::vector<std::string>& key_fields,
                   const std::vector<std::pair<std::string, std::string>>& keyed_vars,
-                  const DkmsConf& conf) {
+                  const DkmsConf& conf, const ShellValues& values) {
   std::string data;
   for (const auto& f : key_fields) {
     put(data, f);
@@ -516,6 +542,15 @@ void store_record(const std::string& path, const std::vector<std::string>& key_f
     put(data, bd);
   }
   put_flag(data, conf.build_depends_rebuild);
+  put(data, std::to_string(values.size()));
+  for (const auto& [name, array] : values) {
+    put(data, name);
+    put(data, std::to_string(array.size()));
+    for (const auto& [index, value] : array) {
+      put(data, std::to_string(index));
+      put(data, value);
+    }
+  }
   write_cache_record(path, data);
 }
 
@@ -559,7 +594,6 @@ std::string conf_cache_path(const Context& ctx, const ConfRequest& request) {
 ConfRecord::ConfRecord(Context& ctx, const ConfRequest& request)
     : m_ctx(ctx), m_request(request) {
   m_applies = ctx.opts.directives.empty() && !request.main_file.empty() &&
-              request.strictness == Strictness::lenient &&
               access(request.main_file.c_str(), R_OK) == 0;
   if (!m_applies) {
     return;
@@ -596,10 +630,27 @@ ConfRecord::ConfRecord(Context& ctx, const ConfRequest& request)
 }
 
 std::optional<StatusConf> ConfRecord::load() const {
-  if (!m_applies) {
+  auto loaded = m_applies ? load_record(m_ctx, m_path, m_fields, m_vars) : std::nullopt;
+  return loaded ? std::optional(std::move(loaded->status)) : std::nullopt;
+}
+
+std::optional<ShellValues> ConfRecord::load_values() const {
+  auto loaded = m_applies ? load_record(m_ctx, m_path, m_fields, m_vars) : std::nullopt;
+  if (!loaded) {
     return std::nullopt;
   }
-  return load_record(m_ctx, m_path, m_fields, m_vars);
+  if (m_request.strictness == Strictness::strict) {
+    // A strict read prints "Deprecated feature" lines for these; a record
+    // holds only evaluations that printed nothing, maybe lenient ones.
+    for (const char* name :
+         {"CLEAN", "REMAKE_INITRD", "MODULES_CONF", "MODULES_CONF_OBSOLETES",
+          "MODULES_CONF_ALIAS_TYPE", "MODULES_CONF_OBSOLETE_ONLY"}) {
+      if (loaded->values.count(name) != 0) {
+        return std::nullopt;
+      }
+    }
+  }
+  return std::move(loaded->values);
 }
 
 bool ConfRecord::storable(
@@ -636,25 +687,25 @@ bool ConfRecord::storable(
 }
 
 std::optional<DkmsConf> ConfRecord::read_through(
-    const std::function<std::optional<DkmsConf>(bool& evaluated)>& evaluate) {
-  bool evaluated = true;
+    const std::function<std::optional<DkmsConf>(ConfEvaluation&)>& evaluate) {
+  ConfEvaluation evaluation;
   std::vector<std::pair<std::string, std::string>> keyed_vars;
   if (!storable(keyed_vars)) {
-    return evaluate(evaluated);
+    return evaluate(evaluation);
   }
   Output& out = m_ctx.out;
   out.begin_capture();
   std::optional<DkmsConf> conf;
   try {
-    conf = evaluate(evaluated);
+    conf = evaluate(evaluation);
   } catch (...) {
     out.replay(out.end_capture());
     throw;
   }
   auto chunks = out.end_capture();
   out.replay(chunks);
-  if (conf && evaluated && chunks.empty()) {
-    store_record(m_path, m_fields, keyed_vars, *conf);
+  if (conf && evaluation.evaluated && chunks.empty()) {
+    store_record(m_path, m_fields, keyed_vars, *conf, *evaluation.evaluated);
   }
   return conf;
 }
@@ -669,7 +720,9 @@ std::optional<StatusConf> read_status_conf(Context& ctx, const ConfRequest& requ
     if (auto cached = record.load()) {
       return cached;
     }
-    conf = record.read_through([&](bool&) { return read_dkms_conf(ctx, request); });
+    conf = record.read_through([&](ConfEvaluation& evaluation) {
+      return read_dkms_conf(ctx, request, nullptr, &evaluation);
+    });
   }
   if (!conf) {
     return std::nullopt;

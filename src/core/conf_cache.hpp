@@ -65,17 +65,23 @@ public:
   ConfRecord(Context& ctx, const ConfRequest& request);
 
   // The stored answer, without evaluating or printing anything; nullopt on
-  // a miss or when the request cannot use the cache (a --directive, strict,
-  // no readable main file).
+  // a miss or when the request cannot use the cache (a --directive, no
+  // readable main file).
   std::optional<StatusConf> load() const;
+  // The values bash handed back for the stored evaluation, to be
+  // post-processed as a fresh one (ConfEvaluation::recorded); nullopt on a
+  // miss, and for a strict request whose evaluation would have printed
+  // deprecation warnings.
+  std::optional<ShellValues> load_values() const;
 
-  // Runs evaluate, which must read request.main_file leniently and set
-  // evaluated to false when it reused an earlier result instead. Its text
-  // is printed as it would be; the result is stored when the trust rule
-  // allows it (an evaluation that printed nothing, of static files that
-  // did not change in the last second, output neither captured nor quiet).
+  // Runs evaluate, which must read request.main_file with the request's
+  // strictness through read_dkms_conf, passing it the ConfEvaluation. Its
+  // text is printed as it would be; when bash ran, the result is stored if
+  // the trust rule allows it (an evaluation that printed nothing, of static
+  // files that did not change in the last second, output neither captured
+  // nor quiet).
   std::optional<DkmsConf>
-  read_through(const std::function<std::optional<DkmsConf>(bool& evaluated)>& evaluate);
+  read_through(const std::function<std::optional<DkmsConf>(ConfEvaluation&)>& evaluate);
 
 private:
   bool storable(std::vector<std::pair<std::string, std::string>>& keyed_vars) const;

@@ -106,6 +106,14 @@ std::pair<std::string, std::string> split_directive(const std::string& directive
   return {directive.substr(0, eq), directive.substr(eq + 1)};
 }
 
+// Upstream unsets the accepted names in its own shell, which also drops
+// them from the environment that make and scripts inherit.
+void drop_accepted_names_from_environment() {
+  for (const auto& name : accepted_names()) {
+    unsetenv(name.c_str());
+  }
+}
+
 ShellValues evaluate(Context& ctx, const ConfRequest& request,
                      const std::string& main_file) {
   ShellChain chain;
@@ -119,11 +127,7 @@ ShellValues evaluate(Context& ctx, const ConfRequest& request,
     chain.directives.push_back(split_directive(d));
   }
 
-  // Upstream unsets the accepted names in its own shell, which also drops
-  // them from the environment that make and scripts inherit.
-  for (const auto& name : accepted_names()) {
-    unsetenv(name.c_str());
-  }
+  drop_accepted_names_from_environment();
   ShellValues values = evaluate_chain(ctx, chain);
   for (const auto& [name, value] : chain.directives) {
     setenv(name.c_str(), value.c_str(), 1);
@@ -544,7 +548,7 @@ std::vector<std::string> conf_override_candidates(const Context& ctx,
 }
 
 std::optional<DkmsConf> read_dkms_conf(Context& ctx, const ConfRequest& request,
-                                       ConfCache* cache) {
+                                       ConfCache* cache, ConfEvaluation* evaluation) {
   const std::string main_file = main_file_for(ctx, request);
   if (access(main_file.c_str(), R_OK) != 0) {
     die(ctx.out, 4,
@@ -557,7 +561,17 @@ std::optional<DkmsConf> read_dkms_conf(Context& ctx, const ConfRequest& request,
   if (cache != nullptr && cache->conf && cache->key == key) {
     conf = cache->conf;
   } else {
-    conf = post_process(ctx, request, main_file, evaluate(ctx, request, main_file));
+    ShellValues values;
+    if (evaluation != nullptr && evaluation->recorded != nullptr) {
+      drop_accepted_names_from_environment();
+      values = *evaluation->recorded;
+    } else {
+      values = evaluate(ctx, request, main_file);
+      if (evaluation != nullptr) {
+        evaluation->evaluated = values;
+      }
+    }
+    conf = post_process(ctx, request, main_file, std::move(values));
     if (!conf) {
       return std::nullopt;
     }
@@ -573,8 +587,8 @@ std::optional<DkmsConf> read_dkms_conf(Context& ctx, const ConfRequest& request,
 }
 
 DkmsConf require_dkms_conf(Context& ctx, const ConfRequest& request, ConfCache* cache,
-                           const std::string& bad_conf_path) {
-  auto conf = read_dkms_conf(ctx, request, cache);
+                           const std::string& bad_conf_path, ConfEvaluation* evaluation) {
+  auto conf = read_dkms_conf(ctx, request, cache, evaluation);
   if (!conf) {
     die(ctx.out, 8,
         {"Bad conf file.",

@@ -24,6 +24,8 @@ struct ModuleSlot {
 
 // A sparse bash array: index -> value. Scalars are index 0.
 using ConfArray = std::map<unsigned, std::string>;
+// name -> index -> value, for every imported name that ends up set.
+using ShellValues = std::map<std::string, ConfArray>;
 
 struct DkmsConf {
   std::string path; // main file that was read
@@ -61,18 +63,29 @@ struct ConfCache {
   std::optional<DkmsConf> conf;
 };
 
+// How one read got its values, for the persistent record (conf_cache.hpp).
+struct ConfEvaluation {
+  // Use these as bash's answer instead of running it (an evaluation the
+  // record proved identical).
+  const ShellValues* recorded = nullptr;
+  // Set when bash ran for this read: the values as it handed them back.
+  std::optional<ShellValues> evaluated;
+};
+
 // Evaluates the chain for the request. Prints upstream's "dkms.conf: ..."
 // messages, DIRECTIVE lines and deprecation warnings through ctx.out.
 // Returns nullopt when the conf is invalid (messages already printed). A
 // missing main file is fatal: prints the "Could not locate dkms.conf" error
 // and throws Exit{4}.
 std::optional<DkmsConf> read_dkms_conf(Context& ctx, const ConfRequest& request,
-                                       ConfCache* cache = nullptr);
+                                       ConfCache* cache = nullptr,
+                                       ConfEvaluation* evaluation = nullptr);
 
 // Like read_dkms_conf, but an invalid conf prints "Bad conf file." naming
 // bad_conf_path and throws Exit{8}.
 DkmsConf require_dkms_conf(Context& ctx, const ConfRequest& request, ConfCache* cache,
-                           const std::string& bad_conf_path);
+                           const std::string& bad_conf_path,
+                           ConfEvaluation* evaluation = nullptr);
 
 // Effective install location of a slot (SPEC §7.1).
 std::string effective_location(const Context& ctx, const std::string& dest_location);

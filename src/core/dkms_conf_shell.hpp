@@ -28,9 +28,6 @@ struct ShellChain {
   std::vector<std::pair<std::string, std::string>> directives;
 };
 
-// name -> index -> value, for every imported name that ends up set.
-using ShellValues = std::map<std::string, ConfArray>;
-
 // Runs the chain in one bash child whose stdout/stderr are ours (or go
 // through ctx.out in capture mode), in our cwd, with CC, CXX, CFLAGS,
 // CXXFLAGS and LDFLAGS removed from its environment.

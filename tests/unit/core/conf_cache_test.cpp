@@ -203,7 +203,8 @@ TEST_F(ConfCacheTest, StoresStaticConfsAndNoticesEditsAndOverrides) {
   auto record = util::read_file(core::conf_cache_path(ctx, req));
   ASSERT_TRUE(record);
   std::string forged = *record;
-  size_t at = forged.rfind("3:foo\n");
+  // The module record's destination name, just before its location.
+  size_t at = forged.find("3:foo\n9:/kernel/x\n");
   ASSERT_NE(at, std::string::npos);
   forged.replace(at, 6, "3:bar\n");
   ASSERT_TRUE(util::write_file_atomic(core::conf_cache_path(ctx, req), forged));
@@ -300,36 +301,101 @@ TEST_F(ConfCacheTest, RecordKeepsBuildDependsAndRejectsDamagedRecords) {
   auto record = util::read_file(path);
   ASSERT_TRUE(record);
   const std::string good = *record;
-  // The tail is: count, the words, the flag.
-  const std::string tail = "1:2\n6:al pha\n4:zeta\n3:yes\n";
-  ASSERT_TRUE(util::ends_with(good, tail)) << good;
-  const std::string head = good.substr(0, good.size() - tail.size());
+  // After the module records: the dependency words (count, words, flag),
+  // then the evaluated values (names, each with its indices and values).
+  const std::string deps = "1:2\n6:al pha\n4:zeta\n3:yes\n";
+  const size_t at = good.find(deps);
+  ASSERT_NE(at, std::string::npos) << good;
+  const std::string head = good.substr(0, at);
+  const std::string values = good.substr(at + deps.size());
+  ASSERT_TRUE(util::starts_with(values, "1:6\n")) << values; // six names were set
   auto load_with = [&](const std::string& data) {
     EXPECT_TRUE(util::write_file_atomic(path, data));
     return core::ConfRecord(ctx, req).load();
   };
+  auto values_with = [&](const std::string& data) {
+    EXPECT_TRUE(util::write_file_atomic(path, data));
+    return core::ConfRecord(ctx, req).load_values();
+  };
   // A forged record shows the answer comes from it, not from bash.
-  auto forged = load_with(head + "1:1\n3:b\nd\n2:no\n");
+  auto forged = load_with(head + "1:1\n3:b\nd\n2:no\n" + values);
   ASSERT_TRUE(forged);
   EXPECT_EQ(forged->build_depends, (std::vector<std::string>{"b\nd"}));
   EXPECT_FALSE(forged->build_depends_rebuild);
-  forged = load_with(head + "1:0\n2:no\n");
+  forged = load_with(head + "1:0\n2:no\n" + values);
   ASSERT_TRUE(forged);
   EXPECT_TRUE(forged->build_depends.empty());
+  auto forged_values =
+      values_with(head + deps + "1:1\n4:MAKE\n1:2\n1:0\n2:m0\n1:7\n3:m\n7\n");
+  ASSERT_TRUE(forged_values);
+  EXPECT_EQ(*forged_values,
+            (core::ShellValues{{"MAKE", core::ConfArray{{0, "m0"}, {7, "m\n7"}}}}));
 
-  EXPECT_FALSE(load_with(head + "1:2\n6:al pha\n4:zeta\n"));            // no flag
-  EXPECT_FALSE(load_with(head + "1:2\n6:al pha\n4:zeta\n5:maybe\n"));   // bad flag
-  EXPECT_FALSE(load_with(head + "1:3\n6:al pha\n4:zeta\n3:yes\n"));     // short list
-  EXPECT_FALSE(load_with(head + "1:2\n6:al pha\n4:zeta\n3:yes\nx"));    // trailing bytes
-  EXPECT_FALSE(load_with(head + "1:2\n6:al pha\n4:zeta\n3:yes"));       // cut short
-  EXPECT_FALSE(load_with(head + "5:12345\n6:al pha\n4:zeta\n3:yes\n")); // huge count
-  // A record of the previous layout (no dependency fields) misses.
-  std::string old = head;
-  const std::string format = "dkms-conf-cache 2";
+  EXPECT_FALSE(load_with(head + "1:2\n6:al pha\n4:zeta\n" + values));          // no flag
+  EXPECT_FALSE(load_with(head + "1:2\n6:al pha\n4:zeta\n5:maybe\n" + values)); // bad flag
+  EXPECT_FALSE(load_with(head + "1:3\n6:al pha\n4:zeta\n3:yes\n" + values)); // short list
+  EXPECT_FALSE(load_with(good + "x"));                      // trailing bytes
+  EXPECT_FALSE(load_with(good.substr(0, good.size() - 1))); // cut short
+  EXPECT_FALSE(load_with(head + deps));                     // no values
+  EXPECT_FALSE(
+      load_with(head + "5:12345\n6:al pha\n4:zeta\n3:yes\n" + values));     // huge count
+  EXPECT_FALSE(values_with(head + deps + "1:1\n4:MAKE\n1:1\n2:x0\n1:a\n")); // bad index
+  EXPECT_FALSE(values_with(head + deps + "1:1\n4:MAKE\n1:2\n1:0\n1:a\n"));  // short array
+  // A record of the previous layout (no evaluated values) misses.
+  std::string old = head + deps;
+  const std::string format = "dkms-conf-cache 3";
   ASSERT_EQ(old.find(format), 3u);
-  old.replace(3, format.size(), "dkms-conf-cache 1");
+  old.replace(3, format.size(), "dkms-conf-cache 2");
   EXPECT_FALSE(load_with(old));
   EXPECT_TRUE(load_with(good));
+  EXPECT_TRUE(values_with(good));
+}
+
+// A build's strict read may take a recorded evaluation instead of bash: the
+// values post-processed again give what evaluating gives, with the same
+// effect on the environment; a strict read never takes one whose strict
+// evaluation would have printed deprecation warnings.
+TEST_F(ConfCacheTest, RecordedValuesStandInForBash) {
+  write_old(req.main_file, "PACKAGE_NAME=foo\nPACKAGE_VERSION=1.0\n"
+                           "BUILT_MODULE_NAME[0]=foo\nDEST_MODULE_LOCATION[0]=/kernel/x\n"
+                           "MAKE[0]=\"make KVER=$kernelver\"\nPATCH[2]=b.patch\n");
+  settle();
+  core::ConfRequest strict = req;
+  strict.strictness = core::Strictness::strict;
+  EXPECT_FALSE(core::ConfRecord(ctx, strict).load_values()); // nothing stored yet
+  ASSERT_TRUE(core::read_status_conf(ctx, req));
+  auto values = core::ConfRecord(ctx, strict).load_values();
+  ASSERT_TRUE(values);
+  EXPECT_EQ(values->at("MAKE").at(0), "make KVER=6.1.0-1-amd64");
+  EXPECT_EQ(values->at("PATCH"), (core::ConfArray{{2, "b.patch"}}));
+
+  setenv("MAKE", "from the environment", 1);
+  core::ConfEvaluation recorded;
+  recorded.recorded = &*values;
+  auto from_record = core::read_dkms_conf(ctx, strict, nullptr, &recorded);
+  EXPECT_EQ(getenv("MAKE"), nullptr); // dropped, as the evaluation does
+  setenv("MAKE", "from the environment", 1);
+  core::ConfEvaluation fresh;
+  auto evaluated = core::read_dkms_conf(ctx, strict, nullptr, &fresh);
+  EXPECT_EQ(getenv("MAKE"), nullptr);
+  ASSERT_TRUE(from_record);
+  ASSERT_TRUE(evaluated);
+  ASSERT_TRUE(fresh.evaluated);
+  EXPECT_EQ(*fresh.evaluated, *values);
+  EXPECT_EQ(from_record->make_command, evaluated->make_command);
+  EXPECT_EQ(from_record->patches, evaluated->patches);
+  EXPECT_EQ(from_record->raw, evaluated->raw);
+  ASSERT_EQ(from_record->modules.size(), 1u);
+  EXPECT_EQ(from_record->modules[0].dest_name, evaluated->modules[0].dest_name);
+
+  // CLEAN prints nothing leniently but a deprecation warning strictly.
+  write_old(req.main_file, "PACKAGE_NAME=foo\nPACKAGE_VERSION=1.0\n"
+                           "BUILT_MODULE_NAME[0]=foo\nDEST_MODULE_LOCATION[0]=/kernel/x\n"
+                           "CLEAN=\"make clean\"\n");
+  settle();
+  ASSERT_TRUE(core::read_status_conf(ctx, req));
+  EXPECT_TRUE(core::ConfRecord(ctx, req).load_values());
+  EXPECT_FALSE(core::ConfRecord(ctx, strict).load_values());
 }
 
 // A caller's evaluation is stored only when it really evaluated and printed
@@ -341,25 +407,26 @@ TEST_F(ConfCacheTest, ReadThroughStoresOnlySilentFreshEvaluations) {
   settle();
   const std::string path = core::conf_cache_path(ctx, req);
   core::ConfRecord reused(ctx, req);
-  auto conf = reused.read_through([&](bool& evaluated) {
-    evaluated = false;
-    return core::read_dkms_conf(ctx, req);
-  });
+  // The caller's evaluation is not handed over: nothing known to store.
+  auto conf = reused.read_through(
+      [&](core::ConfEvaluation&) { return core::read_dkms_conf(ctx, req); });
   ASSERT_TRUE(conf);
   EXPECT_FALSE(util::exists(path));
 
   core::ConfRecord noisy(ctx, req);
   testing::internal::CaptureStderr();
-  conf = noisy.read_through([&](bool&) {
+  conf = noisy.read_through([&](core::ConfEvaluation& evaluation) {
     ctx.out.err_line("a warning");
-    return core::read_dkms_conf(ctx, req);
+    return core::read_dkms_conf(ctx, req, nullptr, &evaluation);
   });
   EXPECT_EQ(testing::internal::GetCapturedStderr(), "a warning\n");
   ASSERT_TRUE(conf);
   EXPECT_FALSE(util::exists(path));
 
   core::ConfRecord quiet(ctx, req);
-  conf = quiet.read_through([&](bool&) { return core::read_dkms_conf(ctx, req); });
+  conf = quiet.read_through([&](core::ConfEvaluation& evaluation) {
+    return core::read_dkms_conf(ctx, req, nullptr, &evaluation);
+  });
   ASSERT_TRUE(conf);
   ASSERT_TRUE(util::exists(path));
   auto loaded = core::ConfRecord(ctx, req).load();
