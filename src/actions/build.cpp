@@ -223,7 +223,9 @@ void do_build(core::Context& ctx, Unit& unit) {
              " already exists. Use the dkms remove function before trying to build "
              "again."});
   }
-  std::string suffix = core::module_compression_suffix(ctx, ka.kernel);
+  // The suffix is needed once make is done; checking the module tree's
+  // index meanwhile costs the build no time.
+  core::check_module_index_ahead(ctx, ka.kernel);
   auto conf = read_conf_strict_or_die(ctx, unit);
   if (conf.excluded) {
     core::diewarn(ctx.out, 77,
@@ -315,6 +317,12 @@ void do_build(core::Context& ctx, Unit& unit) {
       }
     }
 
+    const std::string suffix = core::module_compression_suffix(ctx, ka.kernel);
+    if (unit.install_follows) {
+      // install asks the index again right after; make (user code) is done,
+      // and what follows until then leaves IT/K alone unless a script runs.
+      core::check_module_index_ahead(ctx, ka.kernel);
+    }
     util::mkdir_p(kernel_dir);
     staging = util::make_temp_dir(kernel_dir, ".tmp_" + ka.arch + "_");
     if (!staging) {
@@ -376,6 +384,9 @@ void do_build(core::Context& ctx, Unit& unit) {
   }
 
   core::crash_point("build.after_rename");
+  if (!conf.post_build.empty()) {
+    core::discard_module_index_ahead(ctx, ka.kernel);
+  }
   run_build_script(ctx, unit, conf, "post_build", conf.post_build, build_log);
 
   rename(build_log.c_str(), (base + "/log/make.log").c_str());

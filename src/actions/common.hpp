@@ -3,6 +3,7 @@
 #include "core/context.hpp"
 #include "core/dkms_conf.hpp"
 #include "core/exit.hpp"
+#include "core/module_index.hpp"
 #include "core/runner.hpp"
 #include "core/sign.hpp"
 
@@ -23,6 +24,7 @@ struct Unit {
   core::ConfCache conf_cache;
   std::string prepared; // "K/A" once kernel and signing were prepared
   core::SigningSetup signing;
+  bool install_follows = false; // this build is install's: it asks IT/K next
 };
 
 // A fresh unit for target with the command line's module/version/--force.
@@ -62,14 +64,17 @@ int run_build_script(core::Context& ctx, const Unit& unit, const core::DkmsConf&
                      const std::string& log_file = {});
 
 // Runs fn as an isolated unit (upstream's subshell): a core::Exit ends
-// only this unit and becomes its status.
+// only this unit and becomes its status. A module-index check the unit
+// started ahead and did not use is not left to the next unit.
 template <typename Fn> int run_unit(Fn&& fn) {
+  int status = 0;
   try {
     fn();
-    return 0;
   } catch (const core::Exit& e) {
-    return e.code;
+    status = e.code;
   }
+  core::drop_unused_module_index_checks();
+  return status;
 }
 
 // Kernel/arch resolution of SPEC §1.5 (not for status).

@@ -211,7 +211,9 @@ void do_install(core::Context& ctx, Unit& unit) {
     die(ctx.out, 16, {"do_install: Empty $kernelver or $arch"});
   }
   if (!core::is_built(ctx, unit.module, unit.version, ka)) {
+    unit.install_follows = true;
     do_build(ctx, unit);
+    unit.install_follows = false;
   }
   const std::string& m = unit.module;
   const std::string& v = unit.version;
@@ -246,6 +248,10 @@ void do_install(core::Context& ctx, Unit& unit) {
   }
   if (ctx.opts.rpm_safe_upgrade) {
     unit.force = true;
+  }
+  if (!conf.pre_install.empty()) {
+    // A script may change IT/K: a check made ahead of it no longer answers.
+    core::discard_module_index_ahead(ctx, ka.kernel);
   }
   if (run_build_script(ctx, unit, conf, "pre_install", conf.pre_install) != 0 &&
       !unit.force) {

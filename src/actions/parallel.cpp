@@ -1,6 +1,7 @@
 #include "actions/parallel.hpp"
 
 #include "actions/journal.hpp"
+#include "core/module_index.hpp"
 #include "core/signals.hpp"
 
 #include <cerrno>
@@ -41,6 +42,7 @@ void run_jobs_in_order(core::Output& out, const std::vector<std::function<int()>
       finished[i] = true;
       return;
     }
+    core::wait_for_module_index_checks();
     pid_t pid = fork();
     if (pid == 0) {
       close(fds[0]);

@@ -9,8 +9,11 @@
 #include <cstring>
 #include <ctime>
 #include <fcntl.h>
+#include <future>
 #include <map>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <string_view>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -335,31 +338,87 @@ void store(const std::string& path, const std::string& root, const Index& index)
   write_cache_record(path, data);
 }
 
-// The index of each IT/K (by its record's path: a record names its IT/K and
-// lives in one dkms tree) as this process last checked it. A later question
-// in the same run checks every stamp again (the tree may change while make
-// runs) but does not read and parse the record back.
-std::map<std::string, Index>& checked_indexes() {
-  static std::map<std::string, Index> indexes;
-  return indexes;
+// Where one kernel's index lives, as plain strings: a check may run on a
+// thread of its own (check_module_index_ahead), away from the Context.
+struct Where {
+  std::string root;      // IT/K/
+  std::string path;      // its record
+  std::string dkms_tree; // no record is written without one
+};
+
+Where where(const Context& ctx, const std::string& kernel) {
+  return {index_root(ctx, kernel), module_index_path(ctx, kernel),
+          ctx.settings.dkms_tree};
 }
 
-// The current index of IT/K: the stored one (text, read when not given),
-// checked and refreshed, and stored again when anything was read anew.
-const Index& current_index(const Context& ctx, const std::string& kernel,
+// What this process learnt of each index (by its record's path: a record
+// names its IT/K and lives in one dkms tree). A later question in the same
+// run checks every stamp again (the tree may change while make runs) but
+// does not read and parse the record back.
+struct Checks {
+  std::mutex mutex; // indexes and fresh: a check ahead runs on its own thread
+  std::map<std::string, Index> indexes;
+  // Checked ahead, answer not used yet: the next question takes it as is.
+  std::set<std::string> fresh;
+  // Running checks ahead; touched by the main thread only. Declared last,
+  // so that at exit they finish before the maps they write go away.
+  std::map<std::string, std::future<void>> ahead;
+};
+
+Checks& checks() {
+  static Checks c;
+  return c;
+}
+
+// Waits for a check ahead of this record, if one runs. A failed check
+// (out of memory) leaves no fresh answer: the question checks itself.
+void join_ahead(const std::string& path) {
+  auto& ahead = checks().ahead;
+  auto it = ahead.find(path);
+  if (it == ahead.end()) {
+    return;
+  }
+  try {
+    it->second.get();
+  } catch (...) {
+    std::lock_guard<std::mutex> lock(checks().mutex);
+    checks().fresh.erase(path);
+  }
+  ahead.erase(it);
+}
+
+// The index a check ahead left, if its answer is still unused.
+const Index* take_fresh(const std::string& path) {
+  join_ahead(path);
+  Checks& c = checks();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  if (c.fresh.erase(path) == 0) {
+    return nullptr;
+  }
+  auto it = c.indexes.find(path);
+  return it == c.indexes.end() ? nullptr : &it->second;
+}
+
+// The current index of IT/K: the one this process knows, else the stored
+// one (text, read when not given), checked and refreshed, and stored again
+// when anything was read anew.
+const Index& current_index(const Where& w,
                            std::optional<std::string> text = std::nullopt) {
-  const std::string root = index_root(ctx, kernel);
-  const std::string path = module_index_path(ctx, kernel);
-  auto& checked = checked_indexes();
+  Checks& c = checks();
   std::optional<Index> old;
-  if (auto hit = checked.find(path); hit != checked.end()) {
-    old = std::move(hit->second);
-  } else {
+  {
+    std::lock_guard<std::mutex> lock(c.mutex);
+    if (auto hit = c.indexes.find(w.path); hit != c.indexes.end()) {
+      old = std::move(hit->second);
+      c.indexes.erase(hit);
+    }
+  }
+  if (!old) {
     if (!text) {
-      text = util::read_file(path);
+      text = util::read_file(w.path);
     }
     if (text) {
-      old = parse(*text, root);
+      old = parse(*text, w.root);
     }
   }
   std::map<std::string_view, Dir*> by_rel;
@@ -370,12 +429,13 @@ const Index& current_index(const Context& ctx, const std::string& kernel,
   }
   Index index;
   bool changed = !old;
-  refresh(Root(root), root, "", 0, by_rel, index, changed);
+  refresh(Root(w.root), w.root, "", 0, by_rel, index, changed);
   index.suffix = suffix_of(index);
-  if (changed && !index.dirs.empty() && util::is_dir(ctx.settings.dkms_tree)) {
-    store(path, root, index);
+  if (changed && !index.dirs.empty() && util::is_dir(w.dkms_tree)) {
+    store(w.path, w.root, index);
   }
-  return checked[path] = std::move(index);
+  std::lock_guard<std::mutex> lock(c.mutex);
+  return c.indexes[w.path] = std::move(index);
 }
 
 void collect(const std::map<std::string_view, const Dir*>& by_rel,
@@ -398,8 +458,40 @@ void collect(const std::map<std::string_view, const Dir*>& by_rel,
 
 } // namespace
 
+void check_module_index_ahead(const Context& ctx, const std::string& kernel) {
+  Where w = where(ctx, kernel);
+  join_ahead(w.path);
+  checks().ahead[w.path] = std::async(std::launch::async, [w] {
+    current_index(w);
+    std::lock_guard<std::mutex> lock(checks().mutex);
+    checks().fresh.insert(w.path);
+  });
+}
+
+void discard_module_index_ahead(const Context& ctx, const std::string& kernel) {
+  const std::string path = module_index_path(ctx, kernel);
+  join_ahead(path);
+  std::lock_guard<std::mutex> lock(checks().mutex);
+  checks().fresh.erase(path);
+}
+
+void wait_for_module_index_checks() {
+  auto& ahead = checks().ahead;
+  while (!ahead.empty()) {
+    join_ahead(ahead.begin()->first);
+  }
+}
+
+void drop_unused_module_index_checks() {
+  wait_for_module_index_checks();
+  std::lock_guard<std::mutex> lock(checks().mutex);
+  checks().fresh.clear();
+}
+
 void forget_checked_module_indexes() {
-  checked_indexes().clear();
+  drop_unused_module_index_checks();
+  std::lock_guard<std::mutex> lock(checks().mutex);
+  checks().indexes.clear();
 }
 
 std::string module_index_path(const Context& ctx, const std::string& kernel) {
@@ -408,8 +500,12 @@ std::string module_index_path(const Context& ctx, const std::string& kernel) {
 
 std::string indexed_compression_suffix(const Context& ctx, const std::string& kernel,
                                        SuffixCheck check) {
-  const std::string path = module_index_path(ctx, kernel);
-  const std::string root = index_root(ctx, kernel);
+  const Where w = where(ctx, kernel);
+  const std::string& path = w.path;
+  const std::string& root = w.root;
+  if (const Index* ahead = take_fresh(path)) {
+    return ahead->suffix;
+  }
   std::string suffix;
   if (check == SuffixCheck::top_levels) {
     // The shallow part is a few kilobytes of a record of ~150 KB.
@@ -422,21 +518,28 @@ std::string indexed_compression_suffix(const Context& ctx, const std::string& ke
   }
   // Anything changed at the top, or a full check asked for: every
   // directory is checked.
-  if (checked_indexes().count(path) != 0) {
-    return current_index(ctx, kernel).suffix;
+  bool known = false;
+  {
+    std::lock_guard<std::mutex> lock(checks().mutex);
+    known = checks().indexes.count(path) != 0;
+  }
+  if (known) {
+    return current_index(w).suffix;
   }
   auto text = util::read_file(path);
   if (text && quick_check(*text, true, root, SuffixCheck::every_directory, suffix) ==
                   Quick::valid) {
     return suffix;
   }
-  return current_index(ctx, kernel, std::move(text)).suffix;
+  return current_index(w, std::move(text)).suffix;
 }
 
 std::vector<std::string> indexed_files_named(const Context& ctx,
                                              const std::string& kernel,
                                              const std::vector<std::string>& names) {
-  const Index& index = current_index(ctx, kernel);
+  const Where w = where(ctx, kernel);
+  const Index* ahead = take_fresh(w.path);
+  const Index& index = ahead != nullptr ? *ahead : current_index(w);
   std::map<std::string_view, const Dir*> by_rel;
   for (const auto& dir : index.dirs) {
     by_rel.emplace(dir.rel, &dir);

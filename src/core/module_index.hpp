@@ -42,6 +42,20 @@ std::vector<std::string> indexed_files_named(const Context& ctx,
                                              const std::string& kernel,
                                              const std::vector<std::string>& names);
 
+// Starts checking K's index on a thread of its own, so that its stat per
+// directory overlaps work that leaves IT/K alone (make, strip, signing).
+// The next question about K takes that check's answer, waiting for it if
+// need be, instead of checking again: the answer is as of when the check
+// ran. Callers discard it when code that may change IT/K (a user's script)
+// ran since it started.
+void check_module_index_ahead(const Context& ctx, const std::string& kernel);
+void discard_module_index_ahead(const Context& ctx, const std::string& kernel);
+// Waits for every check ahead (before fork: a child must not inherit a
+// half-done check, nor its lock).
+void wait_for_module_index_checks();
+// Waits for every check ahead and drops the answers not used yet.
+void drop_unused_module_index_checks();
+
 // Drops what this process learnt of every index, as a new process starts:
 // the next question reads the record again (for tests).
 void forget_checked_module_indexes();

@@ -107,6 +107,40 @@ TEST_F(ModuleIndexTest, OneRunAskingAgainSeesChangesMadeMeanwhile) {
   expect_same_files("a directory removed");
 }
 
+TEST_F(ModuleIndexTest, ACheckAheadAnswersTheNextQuestionOnly) {
+  // install starts a check while strip and signing run, then asks: the
+  // answer is as of the check, and only the next question takes it.
+  m_one_run = true;
+  add("kernel/drivers/net/a.ko.xz");
+  add("updates/dkms/x.ko.xz");
+  core::check_module_index_ahead(t.ctx, k_kernel);
+  core::wait_for_module_index_checks();
+  add("kernel/drivers/net/x.ko");
+  const std::vector<std::string> as_checked = {kdir() + "/updates/dkms/x.ko.xz"};
+  EXPECT_EQ(core::indexed_files_named(t.ctx, k_kernel, k_names), as_checked);
+  expect_same_files("the question after checks again");
+
+  // A script ran since the check started: its answer is dropped.
+  core::check_module_index_ahead(t.ctx, k_kernel);
+  add("kernel/x.ko.xz");
+  core::discard_module_index_ahead(t.ctx, k_kernel);
+  expect_same_files("discarded");
+  // So is one the unit did not use.
+  core::check_module_index_ahead(t.ctx, k_kernel);
+  core::wait_for_module_index_checks();
+  util::remove_file(kdir() + "/kernel/x.ko.xz");
+  core::drop_unused_module_index_checks();
+  expect_same_files("dropped");
+
+  // The suffix question takes it the same way.
+  add("kernel/z.ko.zst");
+  core::check_module_index_ahead(t.ctx, k_kernel);
+  core::wait_for_module_index_checks();
+  util::remove_file(kdir() + "/kernel/z.ko.zst");
+  EXPECT_EQ(suffix(core::SuffixCheck::every_directory), ".zst");
+  EXPECT_EQ(suffix(core::SuffixCheck::every_directory), ".xz");
+}
+
 TEST_F(ModuleIndexTest, ChangesWithinTheSecondAreReadAgain) {
   // No settling: every stamp is too recent to trust, so each look re-reads.
   add("kernel/drivers/net/a.ko.gz");
