@@ -3,11 +3,15 @@
 #include "core/exit.hpp"
 #include "core/signals.hpp"
 #include "core/subprocess.hpp"
+#include "util/fs.hpp"
 #include "util/strings.hpp"
 
 #include <chrono>
 #include <cstdio>
 #include <fcntl.h>
+#include <optional>
+#include <string_view>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace core {
@@ -160,7 +164,173 @@ void append_to(const std::string& path, const std::string& text) {
   close(fd);
 }
 
+// Bash's builtins and reserved words (bash 5.2: compgen -b, compgen -k):
+// such a first word is not a program.
+// clang-format off
+constexpr std::string_view k_bash_words[] = {
+    ".", ":", "[", "alias", "bg", "bind", "break", "builtin", "caller", "cd",
+    "command", "compgen", "complete", "compopt", "continue", "declare", "dirs",
+    "disown", "echo", "enable", "eval", "exec", "exit", "export", "false", "fc",
+    "fg", "getopts", "hash", "help", "history", "jobs", "kill", "let", "local",
+    "logout", "mapfile", "popd", "printf", "pushd", "pwd", "read", "readarray",
+    "readonly", "return", "set", "shift", "shopt", "source", "suspend", "test",
+    "times", "trap", "true", "type", "typeset", "ulimit", "umask", "unalias",
+    "unset", "wait", "if", "then", "else", "elif", "fi", "case", "esac", "for",
+    "select", "while", "until", "do", "done", "in", "function", "time", "{", "}",
+    "!", "[[", "]]", "coproc"};
+// clang-format on
+
+// Environment names bash reads at start-up or rewrites for its children
+// (checked against bash by tests/unit/core/runner_test.cpp).
+bool bash_special_name(std::string_view name) {
+  // clang-format off
+  static constexpr std::string_view names[] = {
+      "IFS", "PS1", "PS2", "PS3", "PS4", "LINENO", "OPTERR", "OPTIND", "PPID",
+      "RANDOM", "SRANDOM", "SECONDS", "EPOCHSECONDS", "EPOCHREALTIME", "HISTCMD",
+      "COMP_WORDBREAKS", "ENV", "SHELLOPTS", "POSIXLY_CORRECT", "UID", "EUID",
+      "GROUPS", "FUNCNAME", "DIRSTACK", "PIPESTATUS", "HISTFILE", "HISTSIZE",
+      "HISTFILESIZE", "MAILCHECK", "TMOUT", "GLOBIGNORE", "EXECIGNORE", "CDPATH",
+      "TIMEFORMAT", "_"};
+  // clang-format on
+  if (name.starts_with("BASH")) {
+    return true; // BASH_ENV, BASHOPTS, BASH_FUNC_*, BASH_XTRACEFD, ...
+  }
+  for (auto n : names) {
+    if (n == name) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool is_plain_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         std::string_view("_./+-=:,@%").find(c) != std::string_view::npos;
+}
+
+std::optional<std::string> env_lookup(const std::vector<std::string>& env,
+                                      std::string_view name) {
+  for (const auto& e : env) {
+    if (e.size() > name.size() && e[name.size()] == '=' && e.starts_with(name)) {
+      return e.substr(name.size() + 1);
+    }
+  }
+  return std::nullopt;
+}
+
+// A binary or a #! script: what execve runs as it is (bash would run any
+// other file as a shell script itself).
+bool execs_directly(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return false;
+  }
+  char head[4] = {};
+  ssize_t n = read(fd, head, sizeof head);
+  close(fd);
+  return (n == 4 && std::string_view(head, 4) == "\x7f"
+                                                 "ELF") ||
+         (n >= 2 && head[0] == '#' && head[1] == '!');
+}
+
+bool is_executable_regular(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+         access(path.c_str(), X_OK) == 0;
+}
+
+bool same_file(const std::string& a, const std::string& b) {
+  struct stat sa, sb;
+  return stat(a.c_str(), &sa) == 0 && stat(b.c_str(), &sb) == 0 &&
+         sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
 } // namespace
+
+std::optional<DirectCommand> direct_command(const std::string& command,
+                                            const ShellVars& vars,
+                                            const std::vector<std::string>& env,
+                                            const std::string& cwd) {
+  for (char c : command) {
+    if (c != ' ' && c != '\t' && !is_plain_char(c)) {
+      return std::nullopt;
+    }
+  }
+  std::vector<std::string> words = util::split_words(command);
+  if (words.empty() || words[0].find('=') != std::string::npos) {
+    return std::nullopt; // nothing, or an assignment
+  }
+  for (auto w : k_bash_words) {
+    if (w == words[0]) {
+      return std::nullopt;
+    }
+  }
+  for (const auto& e : env) {
+    std::string_view name(e.data(), std::min(e.find('='), e.size()));
+    if (bash_special_name(name)) {
+      return std::nullopt;
+    }
+  }
+  for (const auto& [name, value] : vars) {
+    if (env_lookup(env, name)) {
+      return std::nullopt; // bash would export the new value
+    }
+  }
+  // bash's PATH search: the first executable regular file.
+  std::string program;
+  if (words[0].find('/') != std::string::npos) {
+    if (words[0][0] != '/') {
+      return std::nullopt;
+    }
+    program = words[0];
+  } else {
+    auto path = env_lookup(env, "PATH");
+    if (!path || path->empty()) {
+      return std::nullopt;
+    }
+    for (const auto& dir : util::split(*path, ':')) {
+      if (dir.empty() || dir[0] != '/') {
+        return std::nullopt; // relative to bash's cwd: not worth following
+      }
+      if (is_executable_regular(dir + "/" + words[0])) {
+        program = dir + "/" + words[0];
+        break;
+      }
+    }
+  }
+  if (program.empty() || !is_executable_regular(program) || !execs_directly(program)) {
+    return std::nullopt;
+  }
+  // SHLVL as bash raises it; it warns from 1000 on.
+  std::string shlvl = env_lookup(env, "SHLVL").value_or("");
+  if (shlvl.size() > 3 || shlvl.find_first_not_of("0123456789") != std::string::npos) {
+    return std::nullopt;
+  }
+  int level = shlvl.empty() ? 1 : std::stoi(shlvl) + 1;
+  if (level >= 1000) {
+    return std::nullopt;
+  }
+  // PWD: bash keeps an inherited one naming its directory, else sets the
+  // physical path.
+  std::string dir = cwd.empty() ? "." : cwd;
+  auto pwd = env_lookup(env, "PWD");
+  if (pwd && !pwd->empty() && (*pwd)[0] == '/' && same_file(*pwd, dir)) {
+    return std::nullopt; // bash's canonical form of it is not worth copying
+  }
+  auto physical = util::real_path(dir);
+  if (!physical) {
+    return std::nullopt;
+  }
+  DirectCommand direct;
+  direct.argv = std::move(words);
+  direct.env_set = {{"PWD", *physical}, {"SHLVL", std::to_string(level)}, {"_", program}};
+  // An OLDPWD that is not a directory bash keeps to itself.
+  if (auto oldpwd = env_lookup(env, "OLDPWD"); oldpwd && !util::is_dir(*oldpwd)) {
+    direct.env_unset.push_back("OLDPWD");
+  }
+  direct.argv[0] = program;
+  return direct;
+}
 
 int invoke(Context& ctx, const Invocation& inv) {
   bool verbose = ctx.verbose();
@@ -171,12 +341,24 @@ int invoke(Context& ctx, const Invocation& inv) {
   }
 
   ProcessSpec spec;
-  // Upstream evals the text in a subshell of dkms; the prefix recreates the
-  // dkms variables that text may refer to.
-  spec.argv = {"bash", "-c", shell_var_prefix(inv.vars) + "eval \"$1\"", "dkms",
-               inv.command};
   spec.cwd = inv.cwd;
   spec.env_set = inv.env;
+  // Upstream evals the text in a subshell of dkms; the prefix recreates the
+  // dkms variables that text may refer to. A line of plain words runs as
+  // bash would run it, without bash (make, mostly).
+  ProcessSpec for_bash;
+  for_bash.env_set = inv.env;
+  if (auto direct =
+          direct_command(inv.command, inv.vars, child_environment(for_bash), inv.cwd)) {
+    spec.argv = std::move(direct->argv);
+    for (auto& kv : direct->env_set) {
+      spec.env_set.push_back(std::move(kv));
+    }
+    spec.env_unset = std::move(direct->env_unset);
+  } else {
+    spec.argv = {"bash", "-c", shell_var_prefix(inv.vars) + "eval \"$1\"", "dkms",
+                 inv.command};
+  }
   bool dots =
       inv.background && !verbose && !util::glob_match("dkms*_test", inv.package_name);
   if (dots) {

@@ -2,6 +2,7 @@
 
 #include "core/context.hpp"
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -34,5 +35,22 @@ std::string format_elapsed(long seconds);
 
 // Bash text defining vars (for prefixes of eval'd commands).
 std::string shell_var_prefix(const ShellVars& vars);
+
+// A command the runner may start without bash: what bash would execute for
+// it, exactly. Only a line of plain words (letters, digits, _ . / + - = : ,
+// @ %) whose first word names no builtin, keyword or exported function and
+// is found on PATH as a binary or #! script, in an environment that cannot
+// change how bash starts (BASH_ENV, SHELLOPTS, ...) and where none of vars
+// is exported. env is what bash itself gets; the result's env_set adds what
+// bash adds for its child: PWD (for cwd), SHLVL + 1 and _. nullopt: run bash.
+struct DirectCommand {
+  std::vector<std::string> argv;
+  std::vector<std::pair<std::string, std::string>> env_set;
+  std::vector<std::string> env_unset;
+};
+std::optional<DirectCommand> direct_command(const std::string& command,
+                                            const ShellVars& vars,
+                                            const std::vector<std::string>& env,
+                                            const std::string& cwd);
 
 } // namespace core

@@ -22,7 +22,9 @@ namespace {
 
 std::atomic<int> g_child_pid{0};
 
-std::vector<std::string> build_env(const ProcessSpec& spec) {
+} // namespace
+
+std::vector<std::string> child_environment(const ProcessSpec& spec) {
   std::vector<std::string> env;
   for (char** e = environ; *e != nullptr; ++e) {
     std::string entry(*e);
@@ -43,6 +45,8 @@ std::vector<std::string> build_env(const ProcessSpec& spec) {
   }
   return env;
 }
+
+namespace {
 
 int pidfd_open_compat(pid_t pid) {
 #ifdef SYS_pidfd_open
@@ -133,7 +137,7 @@ ProcessResult run_process(const ProcessSpec& spec) {
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK |
                                       POSIX_SPAWN_SETPGROUP);
 
-  std::vector<std::string> env = build_env(spec);
+  std::vector<std::string> env = child_environment(spec);
   std::vector<char*> envp;
   for (auto& e : env) {
     envp.push_back(e.data());

@@ -38,6 +38,9 @@ struct ProcessResult {
 };
 
 ProcessResult run_process(const ProcessSpec& spec);
+// The environment run_process gives the child ("NAME=value"): ours, less
+// env_unset, with env_set applied.
+std::vector<std::string> child_environment(const ProcessSpec& spec);
 
 // Convenience: run argv, capture stdout+stderr.
 ProcessResult run_capture(const std::vector<std::string>& argv,

@@ -2,10 +2,13 @@
 #include "core/runner.hpp"
 #include "core/subprocess.hpp"
 
+#include <algorithm>
 #include <gtest/gtest.h>
+#include <optional>
 #include <regex>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace {
 
@@ -244,3 +247,189 @@ TEST(ShellVarPrefix, ReadsBackAsTheSameValues) {
 }
 
 } // namespace
+
+namespace {
+
+// What a command prints when run from `env -i ENV...` in dir: through bash
+// as the runner runs it, or as direct_command says bash would run it.
+std::vector<std::string> sorted_lines(std::string text) {
+  std::vector<std::string> lines;
+  size_t start = 0;
+  for (size_t nl; (nl = text.find('\n', start)) != std::string::npos; start = nl + 1) {
+    lines.push_back(text.substr(start, nl - start));
+  }
+  std::sort(lines.begin(), lines.end());
+  return lines;
+}
+
+std::string through_bash(const std::string& command, const std::vector<std::string>& env,
+                         const std::string& dir) {
+  core::ProcessSpec spec;
+  spec.argv = {"env", "-i"};
+  spec.argv.insert(spec.argv.end(), env.begin(), env.end());
+  spec.argv.insert(spec.argv.end(),
+                   {"/bin/bash", "-c",
+                    core::shell_var_prefix({{"kernelver", "6.1"}}) + "eval \"$1\"",
+                    "dkms", command});
+  spec.cwd = dir;
+  spec.out = core::Sink::capture;
+  return core::run_process(spec).output;
+}
+
+std::optional<std::string> directly(const std::string& command,
+                                    const std::vector<std::string>& env,
+                                    const std::string& dir) {
+  auto direct = core::direct_command(command, {{"kernelver", "6.1"}}, env, dir);
+  if (!direct) {
+    return std::nullopt;
+  }
+  core::ProcessSpec spec;
+  spec.argv = {"env", "-i"};
+  for (const auto& e : env) {
+    std::string name = e.substr(0, e.find('='));
+    bool replaced = std::find(direct->env_unset.begin(), direct->env_unset.end(), name) !=
+                    direct->env_unset.end();
+    for (const auto& kv : direct->env_set) {
+      replaced = replaced || kv.first == name;
+    }
+    if (!replaced) {
+      spec.argv.push_back(e);
+    }
+  }
+  for (const auto& kv : direct->env_set) {
+    spec.argv.push_back(kv.first + "=" + kv.second);
+  }
+  spec.argv.insert(spec.argv.end(), direct->argv.begin(), direct->argv.end());
+  spec.cwd = dir;
+  spec.out = core::Sink::capture;
+  return core::run_process(spec).output;
+}
+
+} // namespace
+
+TEST(DirectCommand, PlainWordsOnly) {
+  const std::vector<std::string> env = {"PATH=/usr/local/bin:/usr/bin:/bin"};
+  auto make = core::direct_command("make -j2 KERNELRELEASE=6.1.0-1-amd64 M=/x,y@z%", {},
+                                   env, "/tmp");
+  ASSERT_TRUE(make);
+  EXPECT_EQ(make->argv,
+            (std::vector<std::string>{core::find_in_path("make"), "-j2",
+                                      "KERNELRELEASE=6.1.0-1-amd64", "M=/x,y@z%"}));
+  for (const char* not_plain : {"make 'x'",
+                                "make \"x\"",
+                                "make $X",
+                                "make ${X}",
+                                "make; true",
+                                "make | tee",
+                                "make > log",
+                                "make *.c",
+                                "make ~/x",
+                                "make `x`",
+                                "make \\x",
+                                "make\nmake",
+                                "make # note",
+                                "make {a,b}",
+                                "FOO=1 make",
+                                "cd /tmp",
+                                "true",
+                                "test -d x",
+                                "[ x ]",
+                                "if",
+                                "exec make",
+                                "command make",
+                                "no-such-program-anywhere",
+                                "",
+                                "./relative/make"}) {
+    EXPECT_FALSE(core::direct_command(not_plain, {}, env, "/tmp")) << not_plain;
+  }
+  // A dkms variable the environment also exports: bash would export its value.
+  EXPECT_FALSE(core::direct_command("make", {{"arch", "x86_64"}},
+                                    {"PATH=/usr/bin:/bin", "arch=arm"}, "/tmp"));
+  EXPECT_FALSE(core::direct_command("make", {}, {"PATH="}, "/tmp"));
+  EXPECT_FALSE(core::direct_command("make", {}, {"PATH=bin:/usr/bin"}, "/tmp"));
+  EXPECT_FALSE(core::direct_command("make", {}, {"PATH=/usr/bin", "SHLVL=999"}, "/tmp"));
+  EXPECT_FALSE(core::direct_command("make", {}, {"PATH=/usr/bin", "SHLVL=x"}, "/tmp"));
+}
+
+// The environment the program sees is the one bash would give it.
+TEST(DirectCommand, SameEnvironmentAsBash) {
+  test_support::TempDir dir;
+  const std::string path = "PATH=/usr/local/bin:/usr/bin:/bin";
+  const std::vector<std::vector<std::string>> envs = {
+      {path},
+      {path, "HOME=/root", "LANG=C.UTF-8", "TERM=xterm", "USER=root", "a-b=odd"},
+      {path, "PWD=/usr", "OLDPWD=/tmp", "SHLVL=5"},
+      {path, "PWD=relative", "OLDPWD=/no/such/dir", "SHLVL="},
+      {path, "SHLVL=998", "MAKEFLAGS=-j1", "CC=gcc"},
+  };
+  for (const auto& env : envs) {
+    auto direct = directly("env", env, dir.path());
+    ASSERT_TRUE(direct) << env.back();
+    EXPECT_EQ(sorted_lines(*direct), sorted_lines(through_bash("env", env, dir.path())))
+        << env.back();
+  }
+  // Names bash reads or rewrites: either bash runs, or the result is equal.
+  for (const char* name : {"IFS",
+                           "PS1",
+                           "PS2",
+                           "PS4",
+                           "BASH",
+                           "BASHPID",
+                           "BASH_ENV",
+                           "BASH_ARGV0",
+                           "BASH_COMMAND",
+                           "BASH_EXECUTION_STRING",
+                           "BASH_SUBSHELL",
+                           "BASH_VERSINFO",
+                           "BASH_VERSION",
+                           "BASH_XTRACEFD",
+                           "BASH_COMPAT",
+                           "BASHOPTS",
+                           "SHELLOPTS",
+                           "COMP_WORDBREAKS",
+                           "EPOCHSECONDS",
+                           "EPOCHREALTIME",
+                           "HISTCMD",
+                           "LINENO",
+                           "OPTERR",
+                           "OPTIND",
+                           "PPID",
+                           "RANDOM",
+                           "SRANDOM",
+                           "SECONDS",
+                           "UID",
+                           "EUID",
+                           "GROUPS",
+                           "HOSTNAME",
+                           "HOSTTYPE",
+                           "OSTYPE",
+                           "MACHTYPE",
+                           "COLUMNS",
+                           "LINES",
+                           "HISTFILE",
+                           "MAIL",
+                           "MAILCHECK",
+                           "GLOBIGNORE",
+                           "TIMEFORMAT",
+                           "TMOUT",
+                           "EXECIGNORE",
+                           "CDPATH",
+                           "FIGNORE",
+                           "HOME",
+                           "SHELL",
+                           "POSIXLY_CORRECT",
+                           "ENV",
+                           "FUNCNAME",
+                           "DIRSTACK",
+                           "PIPESTATUS",
+                           "BASH_FUNC_f%%",
+                           "_",
+                           "INPUTRC"}) {
+    std::vector<std::string> env = {path, std::string(name) + "=v1"};
+    auto direct = directly("env", env, dir.path());
+    if (direct) {
+      EXPECT_EQ(sorted_lines(*direct), sorted_lines(through_bash("env", env, dir.path())))
+          << name;
+    }
+  }
+}
