@@ -569,7 +569,9 @@ StatusConf status_part(DkmsConf&& conf) {
 
 void write_cache_record(const std::string& path, const std::string& data) {
   std::string tmp = path + ".tmp.XXXXXX";
-  int fd = mkstemp(tmp.data());
+  // Close-on-exec: a module-index check ahead writes its record while the
+  // main thread starts make.
+  int fd = mkostemp(tmp.data(), O_CLOEXEC);
   if (fd < 0) {
     return;
   }

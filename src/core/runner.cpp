@@ -190,7 +190,7 @@ bool bash_special_name(std::string_view name) {
       "COMP_WORDBREAKS", "ENV", "SHELLOPTS", "POSIXLY_CORRECT", "UID", "EUID",
       "GROUPS", "FUNCNAME", "DIRSTACK", "PIPESTATUS", "HISTFILE", "HISTSIZE",
       "HISTFILESIZE", "MAILCHECK", "TMOUT", "GLOBIGNORE", "EXECIGNORE", "CDPATH",
-      "TIMEFORMAT", "_"};
+      "TIMEFORMAT"};
   // clang-format on
   if (name.starts_with("BASH")) {
     return true; // BASH_ENV, BASHOPTS, BASH_FUNC_*, BASH_XTRACEFD, ...

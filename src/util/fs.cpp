@@ -105,7 +105,7 @@ static bool write_all(int fd, const char* data, size_t size) {
 bool write_file_atomic(const std::string& path, const std::string& content, unsigned mode,
                        Sync sync) {
   std::string tmp = path + ".dkms-tmp.XXXXXX";
-  int fd = mkstemp(tmp.data());
+  int fd = mkostemp(tmp.data(), O_CLOEXEC);
   if (fd < 0) {
     return false;
   }
