@@ -218,19 +218,38 @@ std::optional<std::string> env_lookup(const std::vector<std::string>& env,
   return std::nullopt;
 }
 
-// A binary or a #! script: what execve runs as it is (bash would run any
-// other file as a shell script itself).
+bool is_executable_regular(const std::string& path);
+
+// A binary, or a #! script whose interpreter is there: what execve runs as
+// it is (bash runs any other file as a shell script itself, and reports a
+// missing interpreter in words of its own).
 bool execs_directly(const std::string& path) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     return false;
   }
-  char head[4] = {};
-  ssize_t n = read(fd, head, sizeof head);
+  char head[256] = {};
+  ssize_t n = read(fd, head, sizeof head - 1);
   close(fd);
-  return (n == 4 && std::string_view(head, 4) == "\x7f"
-                                                 "ELF") ||
-         (n >= 2 && head[0] == '#' && head[1] == '!');
+  std::string_view text(head, n > 0 ? static_cast<size_t>(n) : 0);
+  if (text.starts_with("\x7f"
+                       "ELF")) {
+    return true;
+  }
+  if (!text.starts_with("#!")) {
+    return false;
+  }
+  text.remove_prefix(2);
+  size_t start = text.find_first_not_of(" \t");
+  if (start == std::string_view::npos) {
+    return false;
+  }
+  size_t end = text.find_first_of(" \t\n", start);
+  if (end == std::string_view::npos) {
+    return false; // longer than we read: let bash deal with it
+  }
+  std::string interpreter(text.substr(start, end - start));
+  return interpreter[0] == '/' && is_executable_regular(interpreter);
 }
 
 bool is_executable_regular(const std::string& path) {

@@ -433,3 +433,27 @@ TEST(DirectCommand, SameEnvironmentAsBash) {
     }
   }
 }
+
+// What execve cannot run as it is, bash runs or reports itself.
+TEST(DirectCommand, OnlyWhatExecveRunsAsItIs) {
+  test_support::TempDir dir;
+  auto script = [&](const std::string& name, const std::string& text) {
+    std::string path = dir / name;
+    EXPECT_TRUE(util::write_file_atomic(path, text, 0755));
+    return path;
+  };
+  const std::vector<std::string> env = {"PATH=/usr/bin:/bin"};
+  EXPECT_TRUE(core::direct_command(script("sh-script", "#!/bin/sh\necho hi\n"), {}, env,
+                                   dir.path()));
+  EXPECT_TRUE(core::direct_command(script("spaced", "#! /bin/sh -e\necho hi\n"), {}, env,
+                                   dir.path()));
+  EXPECT_FALSE(core::direct_command(script("no-interpreter", "#!/no/such/sh\necho\n"), {},
+                                    env, dir.path()));
+  EXPECT_FALSE(
+      core::direct_command(script("relative", "#!sh\necho\n"), {}, env, dir.path()));
+  EXPECT_FALSE(
+      core::direct_command(script("plain-text", "echo hi\n"), {}, env, dir.path()));
+  std::string not_executable = script("not-executable", "#!/bin/sh\n");
+  chmod(not_executable.c_str(), 0644);
+  EXPECT_FALSE(core::direct_command(not_executable, {}, env, dir.path()));
+}
