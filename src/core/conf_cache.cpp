@@ -435,7 +435,8 @@ void put_flag(std::string& out, bool flag) {
   put(out, flag ? "yes" : "no");
 }
 
-// A record read back: what status needs, and the evaluated values.
+// A record read back: what status needs, and the evaluated values when
+// asked for (status reads ~100 records per run and needs none of them).
 struct Loaded {
   StatusConf status;
   ShellValues values;
@@ -444,7 +445,8 @@ struct Loaded {
 std::optional<Loaded>
 load_record(const Context& ctx, const std::string& path,
             const std::vector<std::string>& key_fields,
-            const std::vector<std::pair<std::string, std::string>>& vars) {
+            const std::vector<std::pair<std::string, std::string>>& vars,
+            bool with_values) {
   auto data = util::read_file(path);
   if (!data) {
     return std::nullopt;
@@ -501,14 +503,16 @@ load_record(const Context& ctx, const std::string& path,
     if (!in.next(name) || !next_count(in, 6, elements)) {
       return std::nullopt;
     }
-    ConfArray& array = loaded.values[name];
+    ConfArray* array = with_values ? &loaded.values[name] : nullptr;
     for (; elements > 0; --elements) {
       std::string index, value;
       if (!in.next(index) || index.empty() || index.size() > 9 ||
           index.find_first_not_of("0123456789") != std::string::npos || !in.next(value)) {
         return std::nullopt;
       }
-      array[static_cast<unsigned>(std::stoul(index))] = std::move(value);
+      if (array != nullptr) {
+        (*array)[static_cast<unsigned>(std::stoul(index))] = std::move(value);
+      }
     }
   }
   if (!in.at_end()) {
@@ -632,12 +636,14 @@ ConfRecord::ConfRecord(Context& ctx, const ConfRequest& request)
 }
 
 std::optional<StatusConf> ConfRecord::load() const {
-  auto loaded = m_applies ? load_record(m_ctx, m_path, m_fields, m_vars) : std::nullopt;
+  auto loaded =
+      m_applies ? load_record(m_ctx, m_path, m_fields, m_vars, false) : std::nullopt;
   return loaded ? std::optional(std::move(loaded->status)) : std::nullopt;
 }
 
 std::optional<ShellValues> ConfRecord::load_values() const {
-  auto loaded = m_applies ? load_record(m_ctx, m_path, m_fields, m_vars) : std::nullopt;
+  auto loaded =
+      m_applies ? load_record(m_ctx, m_path, m_fields, m_vars, true) : std::nullopt;
   if (!loaded) {
     return std::nullopt;
   }
