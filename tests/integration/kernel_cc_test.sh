@@ -7,6 +7,9 @@
 # runs make for the rest; either way the value must be make's own, checked
 # here by running that make next to each build.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# Run from make (make check), the environment tells make it is a sub-make,
+# and every make below prints "Entering directory" lines: start clean.
+unset MAKELEVEL MAKEFLAGS MFLAGS GNUMAKEFLAGS MAKEFILES
 make_tree
 K=9.9.9-cc
 ksrc="$T/modules/$K/build"
@@ -39,7 +42,8 @@ probe_case() {
     local expected
     # dkms drops CC, CXX, CFLAGS, CXXFLAGS and LDFLAGS from its environment
     # first, as upstream does.
-    expected=$(cd "$T" && printf 'show-%%:\n\t@echo $($*)\ninclude %s\n' \
+    # In dkms's directory, where its make runs.
+    expected=$(printf 'show-%%:\n\t@echo $($*)\ninclude %s\n' \
         "$ksrc/.kernelvariables" |
         env -u CC -u CXX -u CFLAGS -u CXXFLAGS -u LDFLAGS make -f - show-CC)
     rm -f "$T/cc-seen"
