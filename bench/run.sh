@@ -9,6 +9,7 @@
 #   scripts/isolate bash bench/run.sh build-speed/dkms [WORKDIR]
 #
 # Environment: SIZES (default "10 30 100 300": the status scaling series),
+# SETTLE (default 5: seconds of pause before each timing of ours),
 # MAIN (default 30: the size for the per-command table), UPSTREAM_RUNS
 # (default 3), RUNS (default 20), UPSTREAM_SCALING_MAX (default 30: larger
 # sizes are timed for ours only; upstream needs minutes per run there).
@@ -55,7 +56,9 @@ row() {
     local p=()
     [[ -z $prepare ]] || p=(--prepare "$prepare")
     # Ours first: upstream's thousands of processes leave the machine busy
-    # for a moment (reaping, writeback) that would land on ours.
+    # for a moment (reaping, writeback) that would land on ours; and a pause
+    # so that the previous row's upstream runs have settled too.
+    sleep "${SETTLE:-5}"
     hyperfine -N -w 5 -r "$runs" "${p[@]}" --export-json "$json.ours" \
         "$ours $t $*" >>"$work/hyperfine.log" 2>&1 || fail "ours: $*"
     hyperfine -N -w 1 -r "$up_runs" "${p[@]}" --export-json "$json.up" \
@@ -69,6 +72,7 @@ row() {
 
 ours_only() { # n -> median of ours' status
     local n=$1 json=$work/result.json
+    sleep "${SETTLE:-5}"
     local t="--dkmstree $work/dt-$n --sourcetree $work/src-$n --installtree $work/modules-$n"
     hyperfine -N -w 3 -r "$runs" --export-json "$json.ours" "$ours $t status" \
         >>"$work/hyperfine.log" 2>&1 || fail "ours: status ($n modules)"
