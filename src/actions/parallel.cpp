@@ -42,7 +42,9 @@ void run_jobs_in_order(core::Output& out, const std::vector<std::function<int()>
       finished[i] = true;
       return;
     }
-    core::wait_for_module_index_checks();
+    // A child must inherit no half-done check (nor its lock), and no answer
+    // its siblings' installs could make stale.
+    core::drop_unused_module_index_checks();
     pid_t pid = fork();
     if (pid == 0) {
       close(fds[0]);

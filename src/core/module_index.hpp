@@ -50,10 +50,10 @@ std::vector<std::string> indexed_files_named(const Context& ctx,
 // ran since it started.
 void check_module_index_ahead(const Context& ctx, const std::string& kernel);
 void discard_module_index_ahead(const Context& ctx, const std::string& kernel);
-// Waits for every check ahead (before fork: a child must not inherit a
-// half-done check, nor its lock).
+// Waits for every check ahead.
 void wait_for_module_index_checks();
-// Waits for every check ahead and drops the answers not used yet.
+// Waits for every check ahead and drops the answers not used yet (at the
+// end of a unit, and before fork).
 void drop_unused_module_index_checks();
 
 // Drops what this process learnt of every index, as a new process starts:
