@@ -17,7 +17,6 @@
 
 #include <optional>
 #include <sys/stat.h>
-#include <unistd.h>
 
 namespace actions {
 
@@ -43,14 +42,6 @@ namespace {
   die(ctx.out, code, lines);
 }
 
-std::vector<std::string> current_environment() {
-  std::vector<std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) {
-    env.emplace_back(*e);
-  }
-  return env;
-}
-
 // CC/KERNEL_CC/LD/KERNEL_LD for make and build scripts (SPEC §6.4).
 std::vector<std::pair<std::string, std::string>> compiler_env(const core::Context& ctx,
                                                               const std::string& kernel) {
@@ -64,7 +55,8 @@ std::vector<std::pair<std::string, std::string>> compiler_env(const core::Contex
     std::optional<std::string> answer;
     if (ksrc.find_first_of(" \t\n*?[") == std::string::npos) {
       if (auto text = util::read_file(kernelvariables)) {
-        answer = core::probe_make_variable(*text, "CC", current_environment());
+        // The environment the make below would get.
+        answer = core::probe_make_variable(*text, "CC", core::child_environment({}));
       }
     }
     if (!answer) {

@@ -1,5 +1,6 @@
 #include "core/dkms_conf_shell.hpp"
 
+#include "core/subprocess.hpp"
 #include "util/fs.hpp"
 
 #include <cerrno>
@@ -11,8 +12,6 @@
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-extern char** environ;
 
 namespace core {
 
@@ -86,23 +85,11 @@ for __dkms_name in "${__dkms_names[@]}"; do
 done
 )BASH";
 
-// Upstream removes these at start-up, so conf files never see them.
-constexpr const char* k_removed_env[] = {"CC", "CXX", "CFLAGS", "CXXFLAGS", "LDFLAGS"};
-
-std::vector<std::string> child_environment() {
-  std::vector<std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) {
-    std::string entry(*e);
-    std::string name = entry.substr(0, entry.find('='));
-    bool removed = false;
-    for (const char* r : k_removed_env) {
-      removed = removed || name == r;
-    }
-    if (!removed) {
-      env.push_back(std::move(entry));
-    }
-  }
-  return env;
+// Ours less what upstream removes at start-up, so conf files never see it.
+std::vector<std::string> conf_environment() {
+  ProcessSpec spec;
+  spec.env_unset = {"CC", "CXX", "CFLAGS", "CXXFLAGS", "LDFLAGS"};
+  return child_environment(spec);
 }
 
 std::vector<std::string> script_arguments(const ShellChain& chain) {
@@ -201,7 +188,7 @@ std::string run_script(const Context& ctx, const std::vector<std::string>& argv)
     posix_spawnattr_setsigmask(&attr, &none);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
 
-    std::vector<std::string> env = child_environment();
+    std::vector<std::string> env = conf_environment();
     std::vector<char*> envp;
     for (auto& e : env) {
       envp.push_back(e.data());

@@ -546,7 +546,7 @@ std::vector<std::string> indexed_files_named(const Context& ctx,
   }
   std::vector<std::string> out;
   // Paths as find prints them below IT/K (no doubled slash).
-  collect(by_rel, ctx.settings.install_tree + "/" + kernel + "/", "", names, out);
+  collect(by_rel, w.root, "", names, out);
   return out;
 }
 

@@ -218,8 +218,6 @@ std::optional<std::string> env_lookup(const std::vector<std::string>& env,
   return std::nullopt;
 }
 
-bool is_executable_regular(const std::string& path);
-
 // A binary, or a #! script whose interpreter is there: what execve runs as
 // it is (bash runs any other file as a shell script itself, and reports a
 // missing interpreter in words of its own).
@@ -249,13 +247,7 @@ bool execs_directly(const std::string& path) {
     return false; // longer than we read: let bash deal with it
   }
   std::string interpreter(text.substr(start, end - start));
-  return interpreter[0] == '/' && is_executable_regular(interpreter);
-}
-
-bool is_executable_regular(const std::string& path) {
-  struct stat st;
-  return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
-         access(path.c_str(), X_OK) == 0;
+  return interpreter[0] == '/' && util::is_executable_file(interpreter);
 }
 
 bool same_file(const std::string& a, const std::string& b) {
@@ -311,13 +303,13 @@ std::optional<DirectCommand> direct_command(const std::string& command,
       if (dir.empty() || dir[0] != '/') {
         return std::nullopt; // relative to bash's cwd: not worth following
       }
-      if (is_executable_regular(dir + "/" + words[0])) {
+      if (util::is_executable_file(dir + "/" + words[0])) {
         program = dir + "/" + words[0];
         break;
       }
     }
   }
-  if (program.empty() || !is_executable_regular(program) || !execs_directly(program)) {
+  if (program.empty() || !util::is_executable_file(program) || !execs_directly(program)) {
     return std::nullopt;
   }
   // SHLVL as bash raises it; it warns from 1000 on.
