@@ -16,6 +16,7 @@
 #include "util/strings.hpp"
 
 #include <cstdlib>
+#include <fcntl.h>
 #include <sched.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
@@ -66,18 +67,34 @@ std::string cpu_count() {
   return std::to_string(sysconf(_SC_NPROCESSORS_ONLN));
 }
 
+// Upstream writes a line to a new file in $TMPDIR and reads it back, to
+// warn early when it is full. An unnamed O_TMPFILE file does the same with
+// half the system calls and nothing to remove; mkstemp where the file
+// system has no O_TMPFILE.
 void check_tmp_space(core::Context& ctx) {
-  std::string path = ctx.settings.tmp_location + "/dkms-check.XXXXXX";
-  int fd = mkstemp(path.data());
-  if (fd < 0) {
-    core::die(ctx.out, 1, {"Unable to make temporary file."});
-  }
   const std::string hello = "Hello, DKMS!\n";
-  bool ok = write(fd, hello.data(), hello.size()) == static_cast<ssize_t>(hello.size());
-  close(fd);
-  auto back = util::read_file(path);
-  unlink(path.c_str());
-  if (!ok || !back || *back != hello) {
+  const auto write_and_read_back = [&hello](int fd) {
+    char back[32];
+    return write(fd, hello.data(), hello.size()) == static_cast<ssize_t>(hello.size()) &&
+           pread(fd, back, sizeof back, 0) == static_cast<ssize_t>(hello.size()) &&
+           hello.compare(0, hello.size(), back, hello.size()) == 0;
+  };
+  bool ok = false;
+  int fd = open(ctx.settings.tmp_location.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    ok = write_and_read_back(fd);
+    close(fd);
+  } else {
+    std::string path = ctx.settings.tmp_location + "/dkms-check.XXXXXX";
+    fd = mkostemp(path.data(), O_CLOEXEC);
+    if (fd < 0) {
+      core::die(ctx.out, 1, {"Unable to make temporary file."});
+    }
+    unlink(path.c_str());
+    ok = write_and_read_back(fd);
+    close(fd);
+  }
+  if (!ok) {
     ctx.out.warning(
         {"dkms will not function properly without some free space in $TMPDIR (" +
          ctx.settings.tmp_location + ")."});

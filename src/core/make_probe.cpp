@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <iterator>
 #include <map>
 #include <set>
 #include <string>
@@ -25,7 +26,7 @@ struct Unsupported {};
 // Variables make itself defines with origin "default" (`make -p -f /dev/null`)
 // that a makefile may redefine without side effects; their default values
 // are not modelled, so using one the file did not assign is unsupported.
-const std::set<std::string, std::less<>> k_rule_variables = {
+constexpr std::string_view k_rule_variables[] = {
     "AR",      "ARFLAGS", "AS",     "CC",  "CO",       "COFLAGS", "CPP",
     "CTANGLE", "CWEAVE",  "CXX",    "F77", "F77FLAGS", "FC",      "GET",
     "LD",      "LEX",     "LINT",   "M2C", "MAKEINFO", "OBJC",    "OUTPUT_OPTION",
@@ -35,7 +36,7 @@ const std::set<std::string, std::less<>> k_rule_variables = {
 // Variables make sets or reads itself: assigning, using or (except SHELL,
 // which make never takes from the environment) inheriting one changes what
 // make does or prints, so any of them is unsupported.
-const std::set<std::string, std::less<>> k_special_variables = {
+constexpr std::string_view k_special_variables[] = {
     "CURDIR",       "GNUMAKEFLAGS",    "GPATH",     "MAKE",          "MAKECMDGOALS",
     "MAKEFILES",    "MAKEFILE_LIST",   "MAKEFLAGS", "MAKELEVEL",     "MAKEOVERRIDES",
     "MAKESHELL",    "MAKE_COMMAND",    "MAKE_HOST", "MAKE_RESTARTS", "MAKE_TERMERR",
@@ -44,11 +45,18 @@ const std::set<std::string, std::less<>> k_special_variables = {
 };
 
 // Words that start a directive rather than name a variable.
-const std::set<std::string, std::less<>> k_directives = {
+constexpr std::string_view k_directives[] = {
     "define",  "else",     "endef",    "endif",    "export", "ifdef",
     "ifeq",    "ifndef",   "ifneq",    "include",  "load",   "override",
     "private", "sinclude", "undefine", "unexport", "vpath",
 };
+
+// Constant tables, not std::set: built at compile time, so a dkms run that
+// never probes pays nothing for them at startup.
+template <size_t N>
+bool listed(const std::string_view (&names)[N], std::string_view name) {
+  return std::find(std::begin(names), std::end(names), name) != std::end(names);
+}
 
 bool is_name_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
@@ -269,8 +277,8 @@ Assignment parse_assignment(std::string_view line) {
   }
   a.name = std::string(line.substr(i, e - i));
   // PATH would change which echo the recipe runs.
-  if (a.name.empty() || a.name == "PATH" || k_directives.count(a.name) != 0 ||
-      k_special_variables.count(a.name) != 0) {
+  if (a.name.empty() || a.name == "PATH" || listed(k_directives, a.name) ||
+      listed(k_special_variables, a.name)) {
     unsupported();
   }
   size_t op = line.find_first_not_of(' ', e);
@@ -505,10 +513,11 @@ private:
 // Make's own variables, then the environment as make imports it.
 Table initial_table(const std::vector<std::string>& env) {
   Table table;
-  for (const auto& names : {k_rule_variables, k_special_variables}) {
-    for (const auto& name : names) {
-      table[name] = Variable{{}, true, true, Origin::builtin};
-    }
+  for (std::string_view name : k_rule_variables) {
+    table[std::string(name)] = Variable{{}, true, true, Origin::builtin};
+  }
+  for (std::string_view name : k_special_variables) {
+    table[std::string(name)] = Variable{{}, true, true, Origin::builtin};
   }
   std::set<std::string, std::less<>> seen;
   for (const auto& entry : env) {
@@ -523,10 +532,10 @@ Table initial_table(const std::vector<std::string>& env) {
     if (!is_plain_name(name)) {
       continue; // e.g. BASH_FUNC_f%%: make imports it, but no reference here can name it
     }
-    if (name == "SHELL" || k_rule_variables.count(name) != 0) {
+    if (name == "SHELL" || listed(k_rule_variables, name)) {
       continue; // SHELL is ignored; a rule variable's value stays unknown
     }
-    if (k_special_variables.count(name) != 0) {
+    if (listed(k_special_variables, name)) {
       unsupported();
     }
     table[name] = Variable{entry.substr(eq + 1), true, false, Origin::environment};

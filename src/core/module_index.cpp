@@ -507,12 +507,20 @@ std::string indexed_compression_suffix(const Context& ctx, const std::string& ke
     return ahead->suffix;
   }
   std::string suffix;
+  std::optional<std::string> text;
   if (check == SuffixCheck::top_levels) {
-    // The shallow part is a few kilobytes of a record of ~150 KB.
-    constexpr size_t limit = 64 * 1024;
+    // The shallow part is ~6 KB of a record of ~150 KB (a real kernel's).
+    constexpr size_t limit = 16 * 1024;
     auto head = read_prefix(path, limit);
-    if (head &&
-        quick_check(*head, head->size() < limit, root, check, suffix) == Quick::valid) {
+    Quick quick = Quick::stale;
+    if (head) {
+      quick = quick_check(*head, head->size() < limit, root, check, suffix);
+      if (quick == Quick::incomplete && head->size() == limit) {
+        text = util::read_file(path);
+        quick = text ? quick_check(*text, true, root, check, suffix) : Quick::stale;
+      }
+    }
+    if (quick == Quick::valid) {
       return suffix;
     }
   }
@@ -526,7 +534,9 @@ std::string indexed_compression_suffix(const Context& ctx, const std::string& ke
   if (known) {
     return current_index(w).suffix;
   }
-  auto text = util::read_file(path);
+  if (!text) {
+    text = util::read_file(path);
+  }
   if (text && quick_check(*text, true, root, SuffixCheck::every_directory, suffix) ==
                   Quick::valid) {
     return suffix;

@@ -51,6 +51,25 @@ expect_out 4 "$(lines "" \
 expect_out 1 "$(args_usage uninstall)" dkms_t uninstall -k "$KO"
 expect_out 16 "$(lines "" "Error! Empty kernelver[0]")" dkms_t build -k "" x/1
 
+# --- the $TMPDIR check every run starts with: nothing left behind in it;
+# a TMPDIR where no file can be made stops dkms; a full one warns.
+mkdir -p "$T/tmpdir"
+TMPDIR=$T/tmpdir expect_out 0 "dkms-3.2.2" dkms_t --version
+assert_eq "" "$(ls -A "$T/tmpdir")" "files left in TMPDIR"
+TMPDIR=$T/no-such-dir expect_out 1 "$(lines "" "Error! Unable to make temporary file.")" \
+    dkms_t --version
+if ((EUID == 0)) && unshare -m true 2>/dev/null; then
+    full=$T/full-tmp
+    mkdir -p "$full"
+    out=$(unshare -m bash -c 'mount -t tmpfs -o size=64k tmpfs "$1" &&
+        { dd if=/dev/zero of="$1/fill" bs=4k 2>/dev/null; TMPDIR=$1 "${@:2}"; }' _ \
+        "$full" "$DKMS" --version 2>&1)
+    # Upstream prints bash's echo write error first, then the same lines.
+    assert_eq "$(lines \
+        "Warning: dkms will not function properly without some free space in \$TMPDIR ($full)." \
+        "dkms-3.2.2")" "$out" "full TMPDIR"
+fi
+
 # --- pairs that are not there
 expect_out 3 "$(lines "" "Error! The module/version combo: nosuch/1.0 is not located in the DKMS tree.")" \
     dkms_t remove --all nosuch/1.0

@@ -169,6 +169,26 @@ TEST_F(ModuleIndexTest, TopLevelsTrustDeeperDirectories) {
   EXPECT_EQ(suffix(core::SuffixCheck::top_levels), ".zst");
 }
 
+TEST_F(ModuleIndexTest, TopLevelsCheckReadsOnPastTheFirstBlock) {
+  // A top directory long enough that the record's top-level part does not
+  // fit the first read of it.
+  for (int i = 0; i < 3000; ++i) {
+    add("kernel/a-module-with-a-longish-name-" + std::to_string(i) + ".ko.xz");
+  }
+  add("kernel/drivers/net/a.ko.xz");
+  make_dir(kdir() + "/updates/dkms");
+  let_stamps_settle();
+  EXPECT_EQ(suffix(core::SuffixCheck::every_directory), ".xz");
+  auto record = util::read_file(core::module_index_path(t.ctx, k_kernel));
+  ASSERT_TRUE(record);
+  ASSERT_GT(record->size(), 64u * 1024);
+  add("kernel/drivers/net/deep.ko.zst");
+  EXPECT_EQ(suffix(core::SuffixCheck::top_levels), ".xz");
+  // updates/dkms is listed after kernel/'s 3000 entries.
+  add("updates/dkms/z.ko.zst");
+  EXPECT_EQ(suffix(core::SuffixCheck::top_levels), ".zst");
+}
+
 TEST_F(ModuleIndexTest, DamagedRecordIsRebuilt) {
   add("kernel/a.ko.xz");
   add("kernel/x.ko");
