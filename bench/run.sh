@@ -21,7 +21,7 @@ ours=$(realpath "$1")
 work=$(realpath -m "${2:-$repo/build-speed/bench-work}")
 sizes=${SIZES:-10 30 100 300}
 main=${MAIN:-30}
-runs=${RUNS:-20}
+runs=${RUNS:-50}
 up_runs=${UPSTREAM_RUNS:-3}
 up_max=${UPSTREAM_SCALING_MAX:-30}
 command -v hyperfine >/dev/null || { echo "hyperfine is needed (apt-get install hyperfine)" >&2; exit 77; }
@@ -96,6 +96,11 @@ if ! cmp -s "$work/status.up" "$work/status.ours"; then
 fi
 
 echo "Machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at start; kernel $(uname -r)"
+# What any process costs here, for reading the millisecond rows: this VM's
+# exec floor moves by tens of percent from day to day.
+hyperfine -N -w 5 -r "$runs" --export-json "$work/floor.json" /bin/true "$ours --version" \
+    >>"$work/hyperfine.log" 2>&1 || fail "process floor"
+echo "Process floor (medians): /bin/true $(median "$work/floor.json" 0) ms, ours --version $(median "$work/floor.json" 1) ms"
 echo "Fixture: $main modules x ${#kernels[@]} kernels (${kernels[*]}), all installed, modules .ko$(
     ls "$work/modules-$main/$k/updates/dkms/" | head -n1 | sed 's/.*\.ko//')"
 echo

@@ -359,16 +359,19 @@ int invoke(Context& ctx, const Invocation& inv) {
   // bash would run it, without bash (make, mostly).
   ProcessSpec for_bash;
   for_bash.env_set = inv.env;
+  const std::vector<std::string> bash_argv = {
+      "bash", "-c", shell_var_prefix(inv.vars) + "eval \"$1\"", "dkms", inv.command};
+  bool direct_run = false;
   if (auto direct =
           direct_command(inv.command, inv.vars, child_environment(for_bash), inv.cwd)) {
+    direct_run = true;
     spec.argv = std::move(direct->argv);
     for (auto& kv : direct->env_set) {
       spec.env_set.push_back(std::move(kv));
     }
     spec.env_unset = std::move(direct->env_unset);
   } else {
-    spec.argv = {"bash", "-c", shell_var_prefix(inv.vars) + "eval \"$1\"", "dkms",
-                 inv.command};
+    spec.argv = bash_argv;
   }
   bool dots =
       inv.background && !verbose && !util::glob_match("dkms*_test", inv.package_name);
@@ -396,6 +399,14 @@ int invoke(Context& ctx, const Invocation& inv) {
     spec.err_fd = ctx.out.stderr_fd();
   }
   ProcessResult r = run_process(spec);
+  if (direct_run && r.spawn_error != 0) {
+    // The program could not be executed at all (no loader, noexec mount,
+    // ...): bash then explains why, into the same log, with its own status.
+    spec.argv = bash_argv;
+    spec.env_set = inv.env;
+    spec.env_unset.clear();
+    r = run_process(spec);
+  }
   if (log_fd >= 0) {
     close(log_fd);
     auto secs = std::chrono::duration_cast<std::chrono::seconds>(

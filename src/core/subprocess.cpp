@@ -168,6 +168,7 @@ ProcessResult run_process(const ProcessSpec& spec) {
       close(in_pipe[1]);
     }
     result.status = 127;
+    result.spawn_error = rc;
     return result;
   }
   g_child_pid = pid;

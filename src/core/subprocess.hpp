@@ -33,7 +33,8 @@ struct ProcessSpec {
 };
 
 struct ProcessResult {
-  int status = 127; // exit status, 128+signal, or 127 if it could not start
+  int status = 127;    // exit status, 128+signal, or 127 if it could not start
+  int spawn_error = 0; // errno when it could not start
   std::string output;
 };
 

@@ -1,6 +1,7 @@
 #include "../test_support.hpp"
 #include "core/runner.hpp"
 #include "core/subprocess.hpp"
+#include "util/fs.hpp"
 
 #include <algorithm>
 #include <gtest/gtest.h>
@@ -97,6 +98,35 @@ TEST_F(RunnerTest, LogFileGetsTheBlockAndOutputStaysOffScreen) {
                                           "# exit code: 0\n"
                                           "# elapsed time: 00:00:00\n" +
                                               k_dashes + "\n");
+}
+
+TEST_F(RunnerTest, AProgramThatCannotBeExecutedGetsBashsExplanation) {
+  // An ELF whose loader does not exist: run without bash it fails with no
+  // word of why; upstream's eval prints bash's message into make.log.
+  auto elf = util::read_file("/bin/true");
+  ASSERT_TRUE(elf);
+  const std::string loader = "/lib64/ld-linux-x86-64.so.2";
+  size_t at = elf->find(loader);
+  if (at == std::string::npos) {
+    GTEST_SKIP() << "/bin/true names no x86-64 loader";
+  }
+  elf->replace(at, loader.size(), "/no/such/dir/ld-linux.so.2");
+  std::string prog = t.root / "noloader";
+  ASSERT_TRUE(util::write_file_atomic(prog, *elf, 0755));
+  ASSERT_TRUE(core::direct_command(prog, {}, {"PATH=/usr/bin:/bin"}, t.root.path()));
+  auto bash = core::run_capture({"bash", "-c", "eval \"$1\"", "dkms", prog});
+  ASSERT_NE(bash.output, "");
+
+  std::string log = t.root / "make.log";
+  auto inv = make(prog, "Building module(s)");
+  inv.log_file = log;
+  inv.cwd = t.root.path(); // as for MAKE: without one, bash runs it anyway
+  EXPECT_EQ(run(inv), bash.status);
+  EXPECT_NE(test_support::read_text(log).find(
+                "# command: " + prog + "\n" + bash.output +
+                "\n# exit code: " + std::to_string(bash.status) + "\n"),
+            std::string::npos)
+      << test_support::read_text(log);
 }
 
 TEST_F(RunnerTest, LogFileRecordsFailureStatus) {
