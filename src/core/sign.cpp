@@ -165,11 +165,12 @@ bool write_private_file(const std::string& path, const std::string& data) {
 // Writes a new key (PEM, PKCS#8, unencrypted) and certificate (DER).
 bool generate_key_pair(const std::string& key_path, const std::string& cert_path) {
   // An RSA key takes ~0.1 s to make: not when it could not be saved anyway
-  // (e.g. no /var/lib/dkms, where every build would otherwise pay it).
-  for (const auto& path : {key_path, cert_path}) {
-    if (access(util::dirname(path).c_str(), W_OK | X_OK) != 0) {
-      return false;
-    }
+  // (e.g. no /var/lib/dkms, where every build would otherwise pay it). Only
+  // the key's directory counts: like `openssl req`, the key is written even
+  // when the certificate then cannot be, and dkms reports the missing
+  // certificate rather than the key.
+  if (access(util::dirname(key_path).c_str(), W_OK | X_OK) != 0) {
+    return false;
   }
   const CryptoApi& ssl = libcrypto();
   PkeyPtr key;

@@ -189,6 +189,17 @@ TEST_F(Signing, UnwritableLocation) {
                           " not found and can't be generated, modules won't be signed\n");
 }
 
+TEST_F(Signing, UnwritableCertificateLocationKeepsTheKey) {
+  // Like `openssl req`, the key is written before the certificate fails.
+  std::string cert = m_dir + "/missing-dir/mok.pub";
+  Captured text;
+  EXPECT_FALSE(mok(m_key, cert, text));
+  EXPECT_EQ(text.out, "Signing key: " + m_key + "\nPublic certificate (MOK): " + cert +
+                          "\n" + k_generating + "Certificate file " + cert +
+                          " not found and can't be generated, modules won't be signed\n");
+  EXPECT_TRUE(util::is_regular(m_key));
+}
+
 TEST_F(Signing, DefaultsNameVarLibDkms) {
   // A pkcs11 key keeps generation (and the real /var/lib/dkms) out of it.
   core::SigningSetup setup;
