@@ -84,9 +84,12 @@ ref_install_ours() {
     local bin=${1:-$(ref_repo_root)/build/dkms} root
     root=$(ref_repo_root)
     [[ -x $bin ]] || { echo "no dkms binary at $bin" >&2; return 1; }
-    if make -s -C "$root" -n -o all install-debian DESTDIR=/ >/dev/null 2>&1; then
-        make -s -C "$root" -o all install-debian DESTDIR=/ BUILD_DIR="$(dirname "$bin")" >&2 || return 1
+    # No DESTDIR: like upstream's Makefile, ours refuses DESTDIR=/ ("Using a
+    # DESTDIR as prefix for SBIN is no longer supported").
+    if make -s -C "$root" -n -o all install-debian >/dev/null 2>&1; then
+        make -s -C "$root" -o all install-debian BUILD_DIR="$(dirname "$bin")" >&2 || return 1
     else
+        echo "ref_install_ours: no usable install-debian target; installing the binary only" >&2
         install -D -m755 "$bin" /usr/sbin/dkms
         mkdir -p /etc/dkms/framework.conf.d /var/lib/dkms
     fi
