@@ -118,11 +118,21 @@ TREES=$nt row "\`dkms install\` of one module, MAKE = cp" "$main" "$unb" install
 install_row_json=$work/result.json.ours.install
 cp "$work/result.json.ours" "$install_row_json"
 # The same without the conf record an earlier evaluation left
-# (DT/m/v/.conf-cache-K-A): bash evaluates dkms.conf, as on the first
-# build of a module for a kernel.
+# (DT/m/v/.conf-cache-K-A), as on the first build of a module for a kernel:
+# bench_noop's dkms.conf only assigns literal text, read in process.
 rec="$work/dt-noop-$main/bench_noop/1.0/.conf-cache-$k-$(uname -m)"
 TREES=$nt row "\`dkms install\`, as above, dkms.conf not yet recorded" "$main" \
     "bash -c '$unb; rm -f $rec'" install -m bench_noop -v 1.0 -k "$k"
+fresh_json=$work/result.json.ours.fresh
+cp "$work/result.json.ours" "$fresh_json"
+# And once more with an expansion in dkms.conf (same values): bash evaluates it.
+conf=$work/src-noop-$main/bench_noop-1.0/dkms.conf
+[[ ! -e $conf.orig ]] || mv "$conf.orig" "$conf" # left by an interrupted run
+cp "$conf" "$conf.orig"
+echo 'PACKAGE_VERSION="$PACKAGE_VERSION"' >>"$conf"
+TREES=$nt row "\`dkms install\`, as above, dkms.conf with an expansion (bash evaluates it)" \
+    "$main" "bash -c '$unb; rm -f $rec'" install -m bench_noop -v 1.0 -k "$k"
+mv "$conf.orig" "$conf"
 $unb >/dev/null 2>&1 || true
 # What of that is make's own: the same make run on a copy of the source.
 mk=$work/make-only
@@ -130,12 +140,13 @@ rm -rf "$mk" && cp -a "$work/src-noop-$main/bench_noop-1.0" "$mk"
 hyperfine -N -w 3 -r "$runs" --prepare "rm -f $mk/bench_noop.ko" --export-json "$work/make.json" \
     "make -C $mk -j$(nproc) KERNELRELEASE=$k" >>"$work/hyperfine.log" 2>&1 || fail "make alone"
 install_ms=$(median "$install_row_json" 0)
-fresh_ms=$(median "$work/result.json.ours" 0)
+fresh_ms=$(median "$fresh_json" 0)
+bash_ms=$(median "$work/result.json.ours" 0)
 make_ms=$(median "$work/make.json" 0)
+own() { python3 -c "print('%.0f' % ($1 - $make_ms))"; }
 echo
 echo "Of ours' install, make itself (the same make run alone) took $make_ms ms: dkms's own part is about $(
-    python3 -c "print('%.0f' % ($install_ms - $make_ms))") ms ($(
-    python3 -c "print('%.0f' % ($fresh_ms - $make_ms))") ms when bash evaluates dkms.conf)."
+    own "$install_ms") ms ($(own "$fresh_ms") ms on a first build, $(own "$bash_ms") ms when bash evaluates dkms.conf)."
 echo
 echo "Scaling of \`dkms status\` (all entries installed, ${#kernels[@]} kernels):"
 echo

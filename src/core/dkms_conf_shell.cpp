@@ -1,5 +1,6 @@
 #include "core/dkms_conf_shell.hpp"
 
+#include "core/dkms_conf_literal.hpp"
 #include "core/subprocess.hpp"
 #include "util/fs.hpp"
 
@@ -296,6 +297,14 @@ ShellValues decode(const std::string& data) {
 } // namespace
 
 ShellValues evaluate_chain(const Context& ctx, const ShellChain& chain) {
+  if (auto values =
+          literal_chain_values(chain, conf_environment(), util::list_dir("."))) {
+    return *values;
+  }
+  return evaluate_chain_in_bash(ctx, chain);
+}
+
+ShellValues evaluate_chain_in_bash(const Context& ctx, const ShellChain& chain) {
   return decode(run_script(ctx, script_arguments(chain)));
 }
 

@@ -30,7 +30,11 @@ struct ShellChain {
 
 // Runs the chain in one bash child whose stdout/stderr are ours (or go
 // through ctx.out in capture mode), in our cwd, with CC, CXX, CFLAGS,
-// CXXFLAGS and LDFLAGS removed from its environment.
+// CXXFLAGS and LDFLAGS removed from its environment; or, for files that
+// only assign literal text, gives bash's answer without it
+// (core/dkms_conf_literal.hpp).
 ShellValues evaluate_chain(const Context& ctx, const ShellChain& chain);
+// Always with bash (the oracle of the literal answer's tests).
+ShellValues evaluate_chain_in_bash(const Context& ctx, const ShellChain& chain);
 
 } // namespace core

@@ -28,11 +28,27 @@ traced() {
 # How many bash processes evaluated a dkms.conf (our conf script's marker).
 conf_evals() { grep -c '__dkms_names' "$trace" || true; }
 
+# The package's dkms.conf only assigns literal text: answered without bash
+# (core/dkms_conf_literal.hpp), with the transcript and make.log bash's
+# evaluation of the same assignments gives (below).
+expect_exit 0 traced install -k "$K" "$M/1.0"
+literal_out=$OUT
+assert_eq "0" "$(conf_evals)" "a literal conf is answered without bash"
+literal_log=$(make_log_shape "$T/dkms/$M/1.0/$K/$A/log/make.log")
+
+# An expansion makes it bash's to evaluate (and, being static, the record's
+# to keep); this one leaves every value as it was.
+expect_exit 0 dkms_t unbuild -k "$K" "$M/1.0"
+echo 'PACKAGE_VERSION="$PACKAGE_VERSION"' >>"$T/src/$M-1.0/dkms.conf"
+rm -f "$record"
+sleep 1.1
 expect_exit 0 traced install -k "$K" "$M/1.0"
 first=$OUT
 assert_eq "1" "$(conf_evals)" "the first build evaluates its conf"
+assert_eq "$literal_out" "$first" "bash's transcript is the literal answer's"
 assert_file "$record"
 first_log=$(make_log_shape "$T/dkms/$M/1.0/$K/$A/log/make.log")
+assert_eq "$literal_log" "$first_log" "bash's make.log is the literal answer's"
 
 expect_exit 0 dkms_t unbuild -k "$K" "$M/1.0"
 expect_exit 0 traced install -k "$K" "$M/1.0"

@@ -1,0 +1,29 @@
+#pragma once
+
+#include "core/dkms_conf_shell.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+// dkms.conf files that only assign literal text, answered without bash.
+//
+// Most dkms.conf files are a handful of NAME="text" lines. For those, what
+// upstream's two-pass evaluation (source in a subshell, echo every element
+// unquoted, source the echoed text again) yields is known exactly: the
+// assigned text with each run of blanks and newlines turned into one space.
+// A file is answered here only when every line is blank, a comment, or one
+// assignment to an imported name of a quoted or plain word with no
+// character either pass would expand, split on differently, or glob with;
+// anything else (and any doubt: other names, deprecated names, directives,
+// values already in the environment, unreadable files) returns nullopt and
+// bash evaluates the chain as before.
+namespace core {
+
+// env: the environment bash would be given ("NAME=value"); cwd_entries:
+// the names in the directory bash would run in (its echo globs there).
+std::optional<ShellValues>
+literal_chain_values(const ShellChain& chain, const std::vector<std::string>& env,
+                     const std::vector<std::string>& cwd_entries);
+
+} // namespace core

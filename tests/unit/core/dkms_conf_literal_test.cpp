@@ -1,0 +1,185 @@
+// The literal answer is checked against bash itself (the evaluator script
+// upstream's safe_source() is mirrored by), never against expected values
+// written here.
+#include "../test_support.hpp"
+#include "core/conf_cache.hpp"
+#include "core/dkms_conf_literal.hpp"
+#include "core/dkms_conf_shell.hpp"
+
+#include <gtest/gtest.h>
+#include <random>
+
+namespace {
+
+using test_support::write_text;
+
+class LiteralConf : public ::testing::Test {
+protected:
+  // The chain a dkms.conf read builds (core::evaluate), over given files.
+  core::ShellChain chain_of(const std::vector<std::string>& texts) {
+    core::ShellChain chain;
+    chain.variables = {{"kernelver", "6.1.0-test"}, {"arch", "x86_64"}};
+    chain.names = core::conf_accepted_names();
+    chain.unset_names_first = true;
+    chain.positional = "PACKAGE_NAME";
+    chain.deprecation_warnings = true;
+    for (size_t i = 0; i < texts.size(); ++i) {
+      std::string path = t.root / ("conf-" + std::to_string(m_files++));
+      write_text(path, texts[i]);
+      chain.files.push_back(path);
+    }
+    return chain;
+  }
+
+  std::optional<core::ShellValues> literal(const core::ShellChain& chain,
+                                           const std::vector<std::string>& env = {},
+                                           const std::vector<std::string>& cwd = {}) {
+    return core::literal_chain_values(chain, env, cwd);
+  }
+
+  // Answered without bash, and the same as bash's answer (which printed
+  // nothing).
+  void expect_as_bash(const std::vector<std::string>& texts) {
+    auto chain = chain_of(texts);
+    auto ours = literal(chain);
+    ASSERT_TRUE(ours) << texts.front();
+    t.begin_capture();
+    auto bash = core::evaluate_chain_in_bash(t.ctx, chain);
+    auto printed = t.end_capture();
+    EXPECT_EQ(printed.merged, "") << texts.front();
+    EXPECT_EQ(*ours, bash) << texts.front();
+  }
+
+  void expect_left_to_bash(const std::string& text) {
+    EXPECT_FALSE(literal(chain_of({text}))) << text;
+  }
+
+  test_support::TestContext t;
+  int m_files = 0;
+};
+
+TEST_F(LiteralConf, TypicalFilesAsBashReadsThem) {
+  expect_as_bash({"PACKAGE_NAME=\"hello\"\nPACKAGE_VERSION=\"1.0\"\n"
+                  "BUILT_MODULE_NAME[0]=\"hello\"\n"
+                  "DEST_MODULE_LOCATION[0]=\"/updates/dkms\"\nAUTOINSTALL=\"yes\"\n"});
+  expect_as_bash({"# a comment\n\n  PACKAGE_NAME=hello   # trailing comment\n"
+                  "\tMAKE[0]='make -C src KVER=x'\nPACKAGE_VERSION=2.0-1+b1\n"
+                  "BUILT_MODULE_NAME[10]=ten\nBUILT_MODULE_NAME[2]=\"two\"\n"
+                  "MAKE[0]=\"replaced\"\nPOST_BUILD=\nPRE_BUILD=\"\"  \n"});
+  // No newline at the end; an apostrophe inside double quotes; UTF-8.
+  expect_as_bash({"PACKAGE_NAME=\"it's\" # Ünïcödé\nBUILT_MODULE_NAME[1]=\"módulo\""});
+}
+
+TEST_F(LiteralConf, BlankRunsBecomeOneSpaceAsUpstreamsEchoLeavesThem) {
+  expect_as_bash({"MAKE[0]=\"make   -j1\tKERNELRELEASE=x  \"\nSTRIP[0]=\"  no \"\n"
+                  "PACKAGE_NAME=\" \t \"\nPACKAGE_VERSION='a \t b'\n"});
+}
+
+TEST_F(LiteralConf, LaterFilesOverrideEarlierOnes) {
+  expect_as_bash({"PACKAGE_NAME=one\nMAKE[0]=\"make  one\"\nBUILT_MODULE_NAME[3]=x\n",
+                  "MAKE[0]=two\nMAKE[1]=\"b  c\"\nAUTOINSTALL=yes\n"});
+}
+
+TEST_F(LiteralConf, AnythingElseIsLeftToBash) {
+  for (const char* text : {
+           "MAKE[0]=\"make -C ${kernel_source_dir}\"\n",
+           "MAKE[0]='make $kernelver'\n",
+           "PACKAGE_NAME=$(echo x)\n",
+           "PACKAGE_NAME=`echo x`\n",
+           "if true; then PACKAGE_NAME=x; fi\n",
+           "PACKAGE_NAME=x PACKAGE_VERSION=1\n",
+           "PACKAGE_NAME=x; PACKAGE_VERSION=1\n",
+           "export PACKAGE_NAME=x\n",
+           "MY_OWN_VARIABLE=x\n",
+           "CLEAN=\"make clean\"\n",
+           "REMAKE_INITRD=yes\n",
+           "MAKE[0]=\"a*b\"\n",
+           "MAKE[0]=\"a?b\"\n",
+           "MAKE[0]=\"a[b]\"\n",
+           "MAKE[0]=\"@(a)\"\n",
+           "MAKE[08]=x\n",
+           "MAKE[i]=x\n",
+           "PACKAGE_NAME=\"two\nlines\"\n",
+           "PACKAGE_NAME=x\r\n",
+           "PACKAGE_NAME=\"a\\\"b\"\n",
+           "PACKAGE_NAME=a\\\n",
+           "PACKAGE_NAME+=x\n",
+           "PACKAGE_NAME=~/x\n",
+           "PACKAGE_NAME=\"a\"b\n",
+           "PACKAGE_NAME=a#b\n",
+           "\xef\xbb\xbfPACKAGE_NAME=x\n",
+           "PACKAGE_NAME=(a b)\n",
+           "PACKAGE_NAME='a\"b'\n",
+       }) {
+    expect_left_to_bash(text);
+  }
+}
+
+TEST_F(LiteralConf, WhatBashWouldFindAroundItIsLeftToBash) {
+  auto chain = chain_of({"PACKAGE_NAME=x\n"});
+  EXPECT_TRUE(literal(chain, {"PACKAGE_NAME=from-env"}));
+  // The echo's word PACKAGE_NAME[0]="x" globs in the working directory.
+  EXPECT_FALSE(literal(chain, {}, {"PACKAGE_NAME0=\"x\""}));
+  chain.directives = {{"MAKE", "make"}};
+  EXPECT_FALSE(literal(chain));
+  chain.directives.clear();
+  chain.files.push_back(t.root / "no-such-file");
+  EXPECT_FALSE(literal(chain));
+  chain.files.back() = "/dev/null"; // not a regular file
+  EXPECT_FALSE(literal(chain));
+  // framework.conf's chain keeps values the names already have.
+  auto framework = chain_of({"verbose=1\n"});
+  framework.names = {"verbose", "dkms_tree"};
+  framework.unset_names_first = false;
+  EXPECT_TRUE(literal(framework, {"PATH=/bin"}));
+  EXPECT_FALSE(literal(framework, {"dkms_tree=/x"}));
+  framework.variables.push_back({"verbose", "0"});
+  EXPECT_FALSE(literal(framework));
+}
+
+TEST_F(LiteralConf, RandomLiteralFilesAsBash) {
+  // Lines drawn from the subset with random blanks, checked 40 times.
+  const std::vector<std::string> names = {
+      "PACKAGE_NAME",         "MAKE",  "BUILT_MODULE_NAME",
+      "DEST_MODULE_LOCATION", "STRIP", "AUTOINSTALL"};
+  const std::vector<std::string> words = {"a", "make", "-C", "/lib/x", "KVER=1", "x.y",
+                                          "ü", "it's", "",   "a:b,c",  "%@+"};
+  std::mt19937 rng(12345);
+  auto pick = [&rng](const auto& v) { return v[rng() % v.size()]; };
+  auto blanks = [&rng]() {
+    static const std::vector<std::string> b = {"", " ", "  ", "\t", " \t "};
+    return b[rng() % b.size()];
+  };
+  for (int round = 0; round < 40; ++round) {
+    std::string text;
+    for (int line = 0, n = 1 + static_cast<int>(rng() % 6); line < n; ++line) {
+      text += blanks() + pick(names);
+      if (rng() % 2 != 0) {
+        text += "[" + std::to_string(rng() % 12) + "]";
+      }
+      text += "=";
+      std::string value;
+      for (int w = 0, m = static_cast<int>(rng() % 4); w < m; ++w) {
+        value += (w != 0 ? blanks() + " " : blanks()) + pick(words);
+      }
+      switch (rng() % 3) {
+      case 0:
+        text += "\"" + value + "\"";
+        break;
+      case 1:
+        text += value.find('\'') == std::string::npos ? "'" + value + "'"
+                                                      : "\"" + value + "\"";
+        break;
+      default:
+        text += "x-" + std::to_string(rng() % 100);
+      }
+      if (rng() % 3 == 0) {
+        text += blanks() + " # note $(not run)";
+      }
+      text += "\n";
+    }
+    expect_as_bash({text});
+  }
+}
+
+} // namespace
