@@ -1,5 +1,6 @@
 #include "core/dkms_conf_literal.hpp"
 
+#include "core/runner.hpp"
 #include "util/fs.hpp"
 
 #include <algorithm>
@@ -162,6 +163,12 @@ literal_chain_values(const ShellChain& chain, const std::vector<std::string>& en
                      const std::vector<std::string>& cwd_entries) {
   if (!chain.directives.empty() || chain.files.empty()) {
     return std::nullopt;
+  }
+  // BASH_ENV, exported functions (an echo of its own), SHELLOPTS, ...
+  for (const auto& e : env) {
+    if (bash_special_name(name_of(e))) {
+      return std::nullopt;
+    }
   }
   const std::set<std::string, std::less<>> names(chain.names.begin(), chain.names.end());
   if (!chain.unset_names_first) {

@@ -182,26 +182,6 @@ constexpr std::string_view k_bash_words[] = {
 
 // Environment names bash reads at start-up or rewrites for its children
 // (checked against bash by tests/unit/core/runner_test.cpp).
-bool bash_special_name(std::string_view name) {
-  // clang-format off
-  static constexpr std::string_view names[] = {
-      "IFS", "PS1", "PS2", "PS3", "PS4", "LINENO", "OPTERR", "OPTIND", "PPID",
-      "RANDOM", "SRANDOM", "SECONDS", "EPOCHSECONDS", "EPOCHREALTIME", "HISTCMD",
-      "COMP_WORDBREAKS", "ENV", "SHELLOPTS", "POSIXLY_CORRECT", "UID", "EUID",
-      "GROUPS", "FUNCNAME", "DIRSTACK", "PIPESTATUS", "HISTFILE", "HISTSIZE",
-      "HISTFILESIZE", "MAILCHECK", "TMOUT", "GLOBIGNORE", "EXECIGNORE", "CDPATH",
-      "TIMEFORMAT"};
-  // clang-format on
-  if (name.starts_with("BASH")) {
-    return true; // BASH_ENV, BASHOPTS, BASH_FUNC_*, BASH_XTRACEFD, ...
-  }
-  for (auto n : names) {
-    if (n == name) {
-      return true;
-    }
-  }
-  return false;
-}
 
 bool is_plain_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -257,6 +237,27 @@ bool same_file(const std::string& a, const std::string& b) {
 }
 
 } // namespace
+
+bool bash_special_name(std::string_view name) {
+  // clang-format off
+  static constexpr std::string_view names[] = {
+      "IFS", "PS1", "PS2", "PS3", "PS4", "LINENO", "OPTERR", "OPTIND", "PPID",
+      "RANDOM", "SRANDOM", "SECONDS", "EPOCHSECONDS", "EPOCHREALTIME", "HISTCMD",
+      "COMP_WORDBREAKS", "ENV", "SHELLOPTS", "POSIXLY_CORRECT", "UID", "EUID",
+      "GROUPS", "FUNCNAME", "DIRSTACK", "PIPESTATUS", "HISTFILE", "HISTSIZE",
+      "HISTFILESIZE", "MAILCHECK", "TMOUT", "GLOBIGNORE", "EXECIGNORE", "CDPATH",
+      "TIMEFORMAT"};
+  // clang-format on
+  if (name.starts_with("BASH")) {
+    return true; // BASH_ENV, BASHOPTS, BASH_FUNC_*, BASH_XTRACEFD, ...
+  }
+  for (auto n : names) {
+    if (n == name) {
+      return true;
+    }
+  }
+  return false;
+}
 
 std::optional<DirectCommand> direct_command(const std::string& command,
                                             const ShellVars& vars,

@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -35,6 +36,11 @@ std::string format_elapsed(long seconds);
 
 // Bash text defining vars (for prefixes of eval'd commands).
 std::string shell_var_prefix(const ShellVars& vars);
+
+// An environment variable bash reads at start-up or that changes how it
+// runs what it is given (BASH_ENV, BASH_FUNC_*, SHELLOPTS, IFS, PS4, ...):
+// with one present, only bash itself knows the outcome.
+bool bash_special_name(std::string_view name);
 
 // A command the runner may start without bash: what bash would execute for
 // it, exactly. Only a line of plain words (letters, digits, _ . / + - = : ,

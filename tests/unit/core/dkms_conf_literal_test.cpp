@@ -118,6 +118,11 @@ TEST_F(LiteralConf, AnythingElseIsLeftToBash) {
 TEST_F(LiteralConf, WhatBashWouldFindAroundItIsLeftToBash) {
   auto chain = chain_of({"PACKAGE_NAME=x\n"});
   EXPECT_TRUE(literal(chain, {"PACKAGE_NAME=from-env"}));
+  // What bash reads at start-up could change everything.
+  for (const char* env : {"BASH_ENV=/x", "BASH_FUNC_echo%%=() { :; }", "SHELLOPTS=xtrace",
+                          "ENV=/x", "POSIXLY_CORRECT=1", "PS4=+"}) {
+    EXPECT_FALSE(literal(chain, {"PATH=/bin", env})) << env;
+  }
   // The echo's word PACKAGE_NAME[0]="x" globs in the working directory.
   EXPECT_FALSE(literal(chain, {}, {"PACKAGE_NAME0=\"x\""}));
   chain.directives = {{"MAKE", "make"}};
