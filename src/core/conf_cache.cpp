@@ -650,10 +650,8 @@ std::optional<ShellValues> ConfRecord::load_values() const {
   if (m_request.strictness == Strictness::strict) {
     // A strict read prints "Deprecated feature" lines for these; a record
     // holds only evaluations that printed nothing, maybe lenient ones.
-    for (const char* name :
-         {"CLEAN", "REMAKE_INITRD", "MODULES_CONF", "MODULES_CONF_OBSOLETES",
-          "MODULES_CONF_ALIAS_TYPE", "MODULES_CONF_OBSOLETE_ONLY"}) {
-      if (loaded->values.count(name) != 0) {
+    for (const auto& [name, array] : loaded->values) {
+      if (is_deprecated_conf_name(name)) {
         return std::nullopt;
       }
     }

@@ -7,6 +7,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -36,6 +37,8 @@ namespace core {
 
 // Defined in dkms_conf.cpp, next to the evaluator they describe.
 const std::vector<std::string>& conf_accepted_names();
+// Accepted names a strict read prints a "Deprecated feature" line for.
+bool is_deprecated_conf_name(std::string_view name);
 // The shell variables a conf sees (name, value), in definition order.
 std::vector<std::pair<std::string, std::string>>
 conf_shell_variables(const Context& ctx, const ConfRequest& request);

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fcntl.h>
+#include <iterator>
 #include <regex.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -509,6 +510,17 @@ bool only_comments(const std::string& path) {
 
 const std::vector<std::string>& conf_accepted_names() {
   return accepted_names();
+}
+
+bool is_deprecated_conf_name(std::string_view name) {
+  static constexpr std::string_view k_deprecated[] = {"CLEAN",
+                                                      "REMAKE_INITRD",
+                                                      "MODULES_CONF",
+                                                      "MODULES_CONF_OBSOLETES",
+                                                      "MODULES_CONF_ALIAS_TYPE",
+                                                      "MODULES_CONF_OBSOLETE_ONLY"};
+  return std::find(std::begin(k_deprecated), std::end(k_deprecated), name) !=
+         std::end(k_deprecated);
 }
 
 std::vector<std::pair<std::string, std::string>>

@@ -1,5 +1,6 @@
 #include "core/dkms_conf_literal.hpp"
 
+#include "core/conf_cache.hpp"
 #include "core/runner.hpp"
 #include "util/fs.hpp"
 
@@ -11,14 +12,6 @@
 namespace core {
 
 namespace {
-
-// Names whose assignment makes a strict read print a deprecation line.
-constexpr std::string_view k_deprecated[] = {"CLEAN",
-                                             "REMAKE_INITRD",
-                                             "MODULES_CONF",
-                                             "MODULES_CONF_OBSOLETES",
-                                             "MODULES_CONF_ALIAS_TYPE",
-                                             "MODULES_CONF_OBSOLETE_ONLY"};
 
 bool is_blank(char c) {
   return c == ' ' || c == '\t';
@@ -217,9 +210,7 @@ literal_chain_values(const ShellChain& chain, const std::vector<std::string>& en
         continue;
       }
       Assignment& a = **parsed;
-      if (names.count(a.name) == 0 ||
-          std::find(std::begin(k_deprecated), std::end(k_deprecated), a.name) !=
-              std::end(k_deprecated)) {
+      if (names.count(a.name) == 0 || is_deprecated_conf_name(a.name)) {
         return std::nullopt;
       }
       values[a.name][a.index] = std::move(a.value);

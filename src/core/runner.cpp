@@ -180,9 +180,6 @@ constexpr std::string_view k_bash_words[] = {
     "!", "[[", "]]", "coproc"};
 // clang-format on
 
-// Environment names bash reads at start-up or rewrites for its children
-// (checked against bash by tests/unit/core/runner_test.cpp).
-
 bool is_plain_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
          std::string_view("_./+-=:,@%").find(c) != std::string_view::npos;
@@ -238,6 +235,7 @@ bool same_file(const std::string& a, const std::string& b) {
 
 } // namespace
 
+// Checked against bash by tests/unit/core/runner_test.cpp.
 bool bash_special_name(std::string_view name) {
   // clang-format off
   static constexpr std::string_view names[] = {

@@ -83,6 +83,17 @@ protected:
 const std::string k_generating =
     "Certificate or key are missing, generating self signed certificate for MOK...\n";
 
+// prepare_mok's lines naming the key and certificate it was given.
+std::string naming(const std::string& key, const std::string& cert) {
+  return "Signing key: " + key + "\nPublic certificate (MOK): " + cert + "\n";
+}
+
+// Its line when `what` ("Key", "Certificate") is missing and not made.
+std::string not_generated(const std::string& what, const std::string& path) {
+  return what + " file " + path +
+         " not found and can't be generated, modules won't be signed\n";
+}
+
 TEST_F(Signing, GeneratesKeyAndCertificate) {
   Captured text;
   ASSERT_TRUE(mok(m_key, m_cert, text));
@@ -168,9 +179,8 @@ TEST_F(Signing, HalfAPairIsRegeneratedWhole) {
 TEST_F(Signing, Pkcs11KeyIsNeverGenerated) {
   Captured text;
   EXPECT_FALSE(mok("pkcs11:token=x", m_cert, text));
-  EXPECT_EQ(text.out, "Signing key: pkcs11:token=x\nPublic certificate (MOK): " + m_cert +
-                          "\nCertificate file " + m_cert +
-                          " not found and can't be generated, modules won't be signed\n");
+  EXPECT_EQ(text.out,
+            naming("pkcs11:token=x", m_cert) + not_generated("Certificate", m_cert));
   EXPECT_FALSE(util::lexists(m_cert));
 
   ASSERT_TRUE(util::write_file_atomic(m_cert, "CERT"));
@@ -184,9 +194,7 @@ TEST_F(Signing, UnwritableLocation) {
   std::string cert = m_dir + "/missing-dir/mok.pub";
   Captured text;
   EXPECT_FALSE(mok(key, cert, text));
-  EXPECT_EQ(text.out, "Signing key: " + key + "\nPublic certificate (MOK): " + cert +
-                          "\n" + k_generating + "Key file " + key +
-                          " not found and can't be generated, modules won't be signed\n");
+  EXPECT_EQ(text.out, naming(key, cert) + k_generating + not_generated("Key", key));
 }
 
 TEST_F(Signing, UnwritableCertificateLocationKeepsTheKey) {
@@ -194,9 +202,8 @@ TEST_F(Signing, UnwritableCertificateLocationKeepsTheKey) {
   std::string cert = m_dir + "/missing-dir/mok.pub";
   Captured text;
   EXPECT_FALSE(mok(m_key, cert, text));
-  EXPECT_EQ(text.out, "Signing key: " + m_key + "\nPublic certificate (MOK): " + cert +
-                          "\n" + k_generating + "Certificate file " + cert +
-                          " not found and can't be generated, modules won't be signed\n");
+  EXPECT_EQ(text.out,
+            naming(m_key, cert) + k_generating + not_generated("Certificate", cert));
   EXPECT_TRUE(util::is_regular(m_key));
 }
 
