@@ -125,12 +125,19 @@ TREES=$nt row "\`dkms install\`, as above, dkms.conf not yet recorded" "$main" \
     "bash -c '$unb; rm -f $rec'" install -m bench_noop -v 1.0 -k "$k"
 fresh_json=$work/result.json.ours.fresh
 cp "$work/result.json.ours" "$fresh_json"
-# And once more with an expansion in dkms.conf (same values): bash evaluates it.
+# And with expansions in dkms.conf (same values): of variables whose values
+# are known, still read in process; with an operator, bash evaluates it.
 conf=$work/src-noop-$main/bench_noop-1.0/dkms.conf
 [[ ! -e $conf.orig ]] || mv "$conf.orig" "$conf" # left by an interrupted run
 cp "$conf" "$conf.orig"
-echo 'PACKAGE_VERSION="$PACKAGE_VERSION"' >>"$conf"
-TREES=$nt row "\`dkms install\`, as above, dkms.conf with an expansion (bash evaluates it)" \
+echo 'PACKAGE_VERSION="${PACKAGE_VERSION}"' >>"$conf"
+TREES=$nt row "\`dkms install\`, as above, dkms.conf naming variables (\`\${PACKAGE_VERSION}\`)" \
+    "$main" "bash -c '$unb; rm -f $rec'" install -m bench_noop -v 1.0 -k "$k"
+vars_json=$work/result.json.ours.vars
+cp "$work/result.json.ours" "$vars_json"
+cp "$conf.orig" "$conf"
+echo 'PACKAGE_VERSION="${PACKAGE_VERSION:-}"' >>"$conf"
+TREES=$nt row "\`dkms install\`, as above, dkms.conf bash evaluates (\`\${PACKAGE_VERSION:-}\`)" \
     "$main" "bash -c '$unb; rm -f $rec'" install -m bench_noop -v 1.0 -k "$k"
 mv "$conf.orig" "$conf"
 $unb >/dev/null 2>&1 || true
@@ -141,12 +148,13 @@ hyperfine -N -w 3 -r "$runs" --prepare "rm -f $mk/bench_noop.ko" --export-json "
     "make -C $mk -j$(nproc) KERNELRELEASE=$k" >>"$work/hyperfine.log" 2>&1 || fail "make alone"
 install_ms=$(median "$install_row_json" 0)
 fresh_ms=$(median "$fresh_json" 0)
+vars_ms=$(median "$vars_json" 0)
 bash_ms=$(median "$work/result.json.ours" 0)
 make_ms=$(median "$work/make.json" 0)
 own() { python3 -c "print('%.0f' % ($1 - $make_ms))"; }
 echo
 echo "Of ours' install, make itself (the same make run alone) took $make_ms ms: dkms's own part is about $(
-    own "$install_ms") ms ($(own "$fresh_ms") ms on a first build, $(own "$bash_ms") ms when bash evaluates dkms.conf)."
+    own "$install_ms") ms ($(own "$fresh_ms") ms on a first build, $(own "$vars_ms") ms with variables named in dkms.conf, $(own "$bash_ms") ms when bash evaluates it)."
 echo
 echo "Scaling of \`dkms status\` (all entries installed, ${#kernels[@]} kernels):"
 echo

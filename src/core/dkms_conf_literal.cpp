@@ -51,80 +51,220 @@ bool is_plain_word_char(char c) {
 }
 
 // One line of a file: nothing (blank or comment), an assignment, or
-// nullopt when it is not in the literal subset.
+// nullopt when it is not in the subset.
 struct Assignment {
   std::string name;
   unsigned index = 0;
   std::string value;
 };
 
-std::optional<std::optional<Assignment>> parse_line(std::string_view line) {
-  size_t p = 0;
-  while (p < line.size() && is_blank(line[p])) {
-    ++p;
-  }
-  if (p == line.size() || line[p] == '#') {
-    return std::optional<Assignment>();
-  }
-  Assignment a;
-  if (!is_name_start(line[p])) {
-    return std::nullopt;
-  }
-  size_t start = p;
-  while (p < line.size() && is_name_char(line[p])) {
-    ++p;
-  }
-  a.name = std::string(line.substr(start, p - start));
-  if (p < line.size() && line[p] == '[') {
-    size_t digits = ++p;
-    while (p < line.size() && line[p] >= '0' && line[p] <= '9') {
-      ++p;
+// Names bash gives a value of its own (or takes over from the environment
+// and changes) at start-up, beyond bash_special_name's.
+bool bash_sets_itself(std::string_view name) {
+  static constexpr std::string_view k_names[] = {
+      "HOSTNAME", "HOSTTYPE", "MACHTYPE", "OSTYPE", "PWD", "OLDPWD",
+      "SHLVL",    "SHELL",    "TERM",     "PATH",   "HOME"};
+  return bash_special_name(name) ||
+         std::find(std::begin(k_names), std::end(k_names), name) != std::end(k_names);
+}
+
+class LineReader {
+public:
+  LineReader(const ShellChain& chain, const std::vector<std::string>& env,
+             const std::set<std::string, std::less<>>& names, const ShellValues& values)
+      : m_chain(chain), m_env(env), m_names(names), m_values(values) {}
+
+  std::optional<std::optional<Assignment>> parse(std::string_view line) {
+    m_line = line;
+    m_pos = 0;
+    skip_blanks();
+    if (m_pos == m_line.size() || m_line[m_pos] == '#') {
+      return std::optional<Assignment>();
     }
-    std::string_view number = line.substr(digits, p - digits);
+    Assignment a;
+    a.name = name();
+    if (a.name.empty()) {
+      return std::nullopt;
+    }
+    if (at('[') && !subscript(a.index)) {
+      return std::nullopt;
+    }
+    if (!at('=')) {
+      return std::nullopt;
+    }
+    ++m_pos;
+    bool ok = false;
+    if (at('"')) {
+      ok = double_quoted(a.value);
+    } else if (at('\'')) {
+      ok = single_quoted(a.value);
+    } else {
+      ok = plain_word(a.value);
+    }
+    if (!ok) {
+      return std::nullopt;
+    }
+    // Only blanks and a comment may follow (no second word, no operator).
+    if (m_pos < m_line.size() && !is_blank(m_line[m_pos])) {
+      return std::nullopt;
+    }
+    skip_blanks();
+    if (m_pos < m_line.size() && m_line[m_pos] != '#') {
+      return std::nullopt;
+    }
+    return std::optional<Assignment>(std::move(a));
+  }
+
+private:
+  bool at(char c) const { return m_pos < m_line.size() && m_line[m_pos] == c; }
+
+  void skip_blanks() {
+    while (m_pos < m_line.size() && is_blank(m_line[m_pos])) {
+      ++m_pos;
+    }
+  }
+
+  std::string name() {
+    size_t start = m_pos;
+    if (m_pos == m_line.size() || !is_name_start(m_line[m_pos])) {
+      return {};
+    }
+    while (m_pos < m_line.size() && is_name_char(m_line[m_pos])) {
+      ++m_pos;
+    }
+    return std::string(m_line.substr(start, m_pos - start));
+  }
+
+  bool subscript(unsigned& index) {
+    size_t digits = ++m_pos;
+    while (m_pos < m_line.size() && m_line[m_pos] >= '0' && m_line[m_pos] <= '9') {
+      ++m_pos;
+    }
+    std::string_view number = m_line.substr(digits, m_pos - digits);
     // Decimal only: a leading 0 would be octal in bash's arithmetic.
     if (number.empty() || number.size() > 6 || (number.size() > 1 && number[0] == '0') ||
-        p == line.size() || line[p] != ']') {
+        !at(']')) {
+      return false;
+    }
+    std::from_chars(number.data(), number.data() + number.size(), index);
+    ++m_pos;
+    return true;
+  }
+
+  // What $NAME gives in the subshell that sources the file: the chain's
+  // own assignments so far, else dkms's variables, else the environment,
+  // else nothing. nullopt for names whose value only bash knows (its own
+  // variables, ours) and for values the later passes would not copy as
+  // they are (anything the echo splits on but blanks, globs with, or the
+  // second, double-quoted pass expands).
+  std::optional<std::string> variable(std::string_view n) const {
+    if (n.starts_with('_') || bash_sets_itself(n)) {
       return std::nullopt;
     }
-    std::from_chars(number.data(), number.data() + number.size(), a.index);
-    ++p;
+    std::optional<std::string> value;
+    if (m_names.count(n) != 0) {
+      auto v = m_values.find(std::string(n));
+      value = v != m_values.end() && v->second.count(0) != 0 ? v->second.at(0) : "";
+    } else {
+      for (const auto& [name, v] : m_chain.variables) {
+        if (name == n) {
+          value = v; // a later definition replaces an earlier one
+        }
+      }
+      if (!value) {
+        value = env_lookup(m_env, n).value_or("");
+      }
+    }
+    if (!std::all_of(value->begin(), value->end(), [](char c) {
+          return c == '\n' || is_quoted_literal_char(c, '"');
+        })) {
+      return std::nullopt;
+    }
+    return value;
   }
-  if (p == line.size() || line[p] != '=') {
-    return std::nullopt;
+
+  // At '$': $NAME or ${NAME}, nothing else.
+  bool expansion(std::string& out) {
+    ++m_pos;
+    const bool braced = at('{');
+    if (braced) {
+      ++m_pos;
+    }
+    std::string n = name();
+    if (n.empty() || (braced && !at('}'))) {
+      return false;
+    }
+    if (braced) {
+      ++m_pos;
+    }
+    auto value = variable(n);
+    if (!value) {
+      return false;
+    }
+    out += *value;
+    return true;
   }
-  ++p;
-  if (p < line.size() && (line[p] == '"' || line[p] == '\'')) {
-    const char quote = line[p++];
-    size_t close = line.find(quote, p);
+
+  bool double_quoted(std::string& out) {
+    ++m_pos;
+    while (m_pos < m_line.size() && m_line[m_pos] != '"') {
+      if (m_line[m_pos] == '$') {
+        if (!expansion(out)) {
+          return false;
+        }
+      } else if (is_quoted_literal_char(m_line[m_pos], '"')) {
+        out += m_line[m_pos++];
+      } else {
+        return false;
+      }
+    }
+    if (!at('"')) {
+      return false; // continues on the next line
+    }
+    ++m_pos;
+    return true;
+  }
+
+  // Literal text only: the second pass would expand a $ here.
+  bool single_quoted(std::string& out) {
+    ++m_pos;
+    size_t close = m_line.find('\'', m_pos);
     if (close == std::string_view::npos) {
-      return std::nullopt; // continues on the next line
+      return false;
     }
-    std::string_view text = line.substr(p, close - p);
+    std::string_view text = m_line.substr(m_pos, close - m_pos);
     if (!std::all_of(text.begin(), text.end(),
-                     [quote](char c) { return is_quoted_literal_char(c, quote); })) {
-      return std::nullopt;
+                     [](char c) { return is_quoted_literal_char(c, '\''); })) {
+      return false;
     }
-    a.value = std::string(text);
-    p = close + 1;
-  } else {
-    start = p;
-    while (p < line.size() && is_plain_word_char(line[p])) {
-      ++p;
+    out = std::string(text);
+    m_pos = close + 1;
+    return true;
+  }
+
+  // Neither split nor globbed in an assignment: only expanded.
+  bool plain_word(std::string& out) {
+    while (m_pos < m_line.size()) {
+      if (m_line[m_pos] == '$') {
+        if (!expansion(out)) {
+          return false;
+        }
+      } else if (is_plain_word_char(m_line[m_pos])) {
+        out += m_line[m_pos++];
+      } else {
+        break;
+      }
     }
-    a.value = std::string(line.substr(start, p - start));
+    return true;
   }
-  // Only blanks and a comment may follow (no second word, no operator).
-  if (p < line.size() && !is_blank(line[p])) {
-    return std::nullopt;
-  }
-  while (p < line.size() && is_blank(line[p])) {
-    ++p;
-  }
-  if (p < line.size() && line[p] != '#') {
-    return std::nullopt;
-  }
-  return std::optional<Assignment>(std::move(a));
-}
+
+  const ShellChain& m_chain;
+  const std::vector<std::string>& m_env;
+  const std::set<std::string, std::less<>>& m_names;
+  const ShellValues& m_values;
+  std::string_view m_line;
+  size_t m_pos = 0;
+};
 
 // What the unquoted echo of the first pass leaves of a value: every run of
 // blanks and newlines (IFS) becomes one space.
@@ -186,6 +326,7 @@ literal_chain_values(const ShellChain& chain, const std::vector<std::string>& en
     }
   }
   ShellValues values;
+  LineReader reader(chain, env, names, values);
   for (const auto& file : chain.files) {
     // Read once here and again by bash if need be: regular files only (a
     // pipe given with -c must reach bash whole).
@@ -202,7 +343,7 @@ literal_chain_values(const ShellChain& chain, const std::vector<std::string>& en
       size_t nl = rest.find('\n');
       std::string_view line = rest.substr(0, nl);
       rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
-      auto parsed = parse_line(line);
+      auto parsed = reader.parse(line);
       if (!parsed) {
         return std::nullopt;
       }

@@ -6,18 +6,21 @@
 #include <string>
 #include <vector>
 
-// dkms.conf files that only assign literal text, answered without bash.
+// dkms.conf files that only assign text, answered without bash.
 //
-// Most dkms.conf files are a handful of NAME="text" lines. For those, what
+// Most dkms.conf files are a handful of NAME="text" lines, the text at
+// most naming variables ($kernelver, ${PACKAGE_NAME}). For those, what
 // upstream's two-pass evaluation (source in a subshell, echo every element
 // unquoted, source the echoed text again) yields is known exactly: the
-// assigned text with each run of blanks and newlines turned into one space.
-// A file is answered here only when every line is blank, a comment, or one
-// assignment to an imported name of a quoted or plain word with no
-// character either pass would expand, split on differently, or glob with;
-// anything else (and any doubt: other names, deprecated names, directives,
-// values already in the environment, unreadable files) returns nullopt and
-// bash evaluates the chain as before.
+// assigned text, variables replaced by their values, with each run of
+// blanks and newlines turned into one space. A file is answered here only
+// when every line is blank, a comment, or one assignment to an imported
+// name of a quoted or plain word with no character either pass would
+// expand, split on differently, or glob with, other than $NAME and ${NAME}
+// of variables whose values are known here and hold no such character.
+// Anything else (and any doubt: other names, deprecated names, bash's own
+// variables, directives, values already in the environment, unreadable
+// files) returns nullopt and bash evaluates the chain as before.
 namespace core {
 
 // env: the environment bash would be given ("NAME=value"); cwd_entries:

@@ -185,16 +185,6 @@ bool is_plain_char(char c) {
          std::string_view("_./+-=:,@%").find(c) != std::string_view::npos;
 }
 
-std::optional<std::string> env_lookup(const std::vector<std::string>& env,
-                                      std::string_view name) {
-  for (const auto& e : env) {
-    if (e.size() > name.size() && e[name.size()] == '=' && e.starts_with(name)) {
-      return e.substr(name.size() + 1);
-    }
-  }
-  return std::nullopt;
-}
-
 // A binary, or a #! script whose interpreter is there: what execve runs as
 // it is (bash runs any other file as a shell script itself, and reports a
 // missing interpreter in words of its own).
@@ -234,6 +224,16 @@ bool same_file(const std::string& a, const std::string& b) {
 }
 
 } // namespace
+
+std::optional<std::string> env_lookup(const std::vector<std::string>& env,
+                                      std::string_view name) {
+  for (const auto& e : env) {
+    if (e.size() > name.size() && e[name.size()] == '=' && e.starts_with(name)) {
+      return e.substr(name.size() + 1);
+    }
+  }
+  return std::nullopt;
+}
 
 // Checked against bash by tests/unit/core/runner_test.cpp.
 bool bash_special_name(std::string_view name) {

@@ -42,6 +42,10 @@ std::string shell_var_prefix(const ShellVars& vars);
 // with one present, only bash itself knows the outcome.
 bool bash_special_name(std::string_view name);
 
+// The value of name in an environment of "NAME=value" entries (the first).
+std::optional<std::string> env_lookup(const std::vector<std::string>& env,
+                                      std::string_view name);
+
 // A command the runner may start without bash: what bash would execute for
 // it, exactly. Only a line of plain words (letters, digits, _ . / + - = : ,
 // @ %) whose first word names no builtin, keyword or exported function and

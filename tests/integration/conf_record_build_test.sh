@@ -36,10 +36,23 @@ literal_out=$OUT
 assert_eq "0" "$(conf_evals)" "a literal conf is answered without bash"
 literal_log=$(make_log_shape "$T/dkms/$M/1.0/$K/$A/log/make.log")
 
-# An expansion makes it bash's to evaluate (and, being static, the record's
-# to keep); this one leaves every value as it was.
+# Expansions of variables whose values are known are answered in process
+# too; this one leaves every value as it was.
+conf=$T/src/$M-1.0/dkms.conf
 expect_exit 0 dkms_t unbuild -k "$K" "$M/1.0"
-echo 'PACKAGE_VERSION="$PACKAGE_VERSION"' >>"$T/src/$M-1.0/dkms.conf"
+echo 'PACKAGE_VERSION="${PACKAGE_VERSION}$no_such_variable"' >>"$conf"
+rm -f "$record"
+expect_exit 0 traced install -k "$K" "$M/1.0"
+assert_eq "0" "$(conf_evals)" "a conf naming known variables is answered without bash"
+assert_eq "$literal_out" "$OUT" "its transcript is the literal one's"
+assert_eq "$literal_log" "$(make_log_shape "$T/dkms/$M/1.0/$K/$A/log/make.log")" \
+    "its make.log is the literal one's"
+
+# An expansion with an operator makes it bash's to evaluate (and, being
+# static, the record's to keep); this one too leaves every value as it was.
+expect_exit 0 dkms_t unbuild -k "$K" "$M/1.0"
+sed -i '$d' "$conf"
+echo 'PACKAGE_VERSION="${PACKAGE_VERSION:-}"' >>"$conf"
 rm -f "$record"
 sleep 1.1
 expect_exit 0 traced install -k "$K" "$M/1.0"
@@ -61,7 +74,7 @@ assert_eq "$M/1.0, $K, $A: installed" "$OUT"
 
 # An edit (same length, same second as the record) is noticed.
 expect_exit 0 dkms_t unbuild -k "$K" "$M/1.0"
-sed -i 's/^AUTOINSTALL="yes"/AUTOINSTALL="no" /' "$T/src/$M-1.0/dkms.conf"
+sed -i 's/^AUTOINSTALL="yes"/AUTOINSTALL="no" /' "$conf"
 expect_exit 0 traced build -k "$K" "$M/1.0"
 assert_eq "1" "$(conf_evals)" "an edited conf is evaluated again"
 
@@ -69,7 +82,7 @@ assert_eq "1" "$(conf_evals)" "an edited conf is evaluated again"
 # evaluation is not recorded), a lenient one (status) prints nothing and is
 # recorded; a later strict read must not take that record.
 expect_exit 0 dkms_t unbuild -k "$K" "$M/1.0"
-echo 'CLEAN="make clean"' >>"$T/src/$M-1.0/dkms.conf"
+echo 'CLEAN="make clean"' >>"$conf"
 sleep 1.1
 expect_exit 0 traced build -k "$K" "$M/1.0"
 assert_contains "$OUT" "Deprecated feature: CLEAN" "the strict read warns"

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 #include <random>
+#include <unistd.h>
 
 namespace {
 
@@ -18,7 +19,10 @@ protected:
   // The chain a dkms.conf read builds (core::evaluate), over given files.
   core::ShellChain chain_of(const std::vector<std::string>& texts) {
     core::ShellChain chain;
-    chain.variables = {{"kernelver", "6.1.0-test"}, {"arch", "x86_64"}};
+    chain.variables = {{"kernelver", "6.1.0-test"},
+                       {"arch", "x86_64"},
+                       {"kernel_source_dir", "/lib/modules/6.1.0-test/build"},
+                       {"dkms_tree", "/var/lib/my  dkms\tdir"}};
     chain.names = core::conf_accepted_names();
     chain.unset_names_first = true;
     chain.positional = "PACKAGE_NAME";
@@ -38,10 +42,14 @@ protected:
   }
 
   // Answered without bash, and the same as bash's answer (which printed
-  // nothing).
+  // nothing). Both see this process's environment.
   void expect_as_bash(const std::vector<std::string>& texts) {
     auto chain = chain_of(texts);
-    auto ours = literal(chain);
+    std::vector<std::string> env;
+    for (char** e = environ; *e != nullptr; ++e) {
+      env.emplace_back(*e);
+    }
+    auto ours = literal(chain, env);
     ASSERT_TRUE(ours) << texts.front();
     t.begin_capture();
     auto bash = core::evaluate_chain_in_bash(t.ctx, chain);
@@ -82,7 +90,6 @@ TEST_F(LiteralConf, LaterFilesOverrideEarlierOnes) {
 
 TEST_F(LiteralConf, AnythingElseIsLeftToBash) {
   for (const char* text : {
-           "MAKE[0]=\"make -C ${kernel_source_dir}\"\n",
            "MAKE[0]='make $kernelver'\n",
            "PACKAGE_NAME=$(echo x)\n",
            "PACKAGE_NAME=`echo x`\n",
@@ -115,6 +122,61 @@ TEST_F(LiteralConf, AnythingElseIsLeftToBash) {
   }
 }
 
+TEST_F(LiteralConf, KnownVariablesAreExpandedAsBashExpandsThem) {
+  setenv("DKMS_LITERAL_TEST", "from  the\tenvironment", 1);
+  // dkms's variables (one with blanks the echo collapses), names the chain
+  // assigned before (the raw value within a file), unset names.
+  expect_as_bash({"PACKAGE_NAME=hello\nPACKAGE_VERSION=\"1.0  beta\"\n"
+                  "MAKE[0]=\"make -C ${kernel_source_dir} M=$dkms_tree/${PACKAGE_NAME}/"
+                  "$PACKAGE_VERSION/build KERNELRELEASE=$kernelver\"\n"
+                  "BUILT_MODULE_LOCATION[0]=src/$arch/${kernelver}x\n"
+                  "STRIP[0]=\"$PACKAGE_NAME-1 $kernelver_x ${AUTOINSTALL}.\"\n"
+                  "POST_BUILD=$DKMS_LITERAL_TEST:$DKMS_LITERAL_UNSET\n"});
+  // Before its assignment; an element other than 0; a later file sees
+  // what the echo left of an earlier one.
+  expect_as_bash(
+      {"MAKE[0]=\"<$PACKAGE_NAME>\"\nBUILT_MODULE_NAME[1]=one\n"
+       "PACKAGE_NAME=\"a   b\"\nPACKAGE_VERSION=\"$BUILT_MODULE_NAME|$PACKAGE_NAME\"\n",
+       "MAKE[1]=\"$PACKAGE_NAME $MAKE\"\n"});
+  unsetenv("DKMS_LITERAL_TEST");
+}
+
+TEST_F(LiteralConf, ExpansionsOnlyBashKnowsAreLeftToBash) {
+  auto chain_with = [this](const std::string& text, const std::string& name,
+                           const std::string& value) {
+    auto chain = chain_of({text});
+    chain.variables.emplace_back(name, value);
+    return chain;
+  };
+  for (const char* text : {
+           "MAKE[0]=\"$HOSTNAME\"\n",
+           "MAKE[0]=\"$PWD\"\n",
+           "MAKE[0]=\"$BASH_VERSION\"\n",
+           "MAKE[0]=\"$SHLVL\"\n",
+           "MAKE[0]=\"$_\"\n",
+           "MAKE[0]=\"$__dkms_file\"\n",
+           "MAKE[0]=\"$1\"\n",
+           "MAKE[0]=\"$$\"\n",
+           "MAKE[0]=\"a$\"\n",
+           "MAKE[0]=\"${kernelver:-x}\"\n",
+           "MAKE[0]=\"${#kernelver}\"\n",
+           "MAKE[0]=\"${MAKE[0]}\"\n",
+           "MAKE[0]=\"${kernelver\"\n",
+           "MAKE[0]=$kernelver[0]\n",
+           "MAKE[0]=$(uname)\n",
+       }) {
+    expect_left_to_bash(text);
+  }
+  // Values the echo would glob with or the second pass would expand.
+  for (const char* value :
+       {"a*", "a?", "[ab]", "$x", "`x`", "a\\b", "a\"b", "@(x)", "a\rb"}) {
+    EXPECT_FALSE(literal(chain_with("MAKE[0]=\"$mine\"\n", "mine", value))) << value;
+    EXPECT_FALSE(literal(chain_of({"MAKE[0]=$MINE\n"}), {std::string("MINE=") + value}))
+        << value;
+  }
+  EXPECT_TRUE(literal(chain_with("MAKE[0]=\"$mine\"\n", "mine", "a b")));
+}
+
 TEST_F(LiteralConf, WhatBashWouldFindAroundItIsLeftToBash) {
   auto chain = chain_of({"PACKAGE_NAME=x\n"});
   EXPECT_TRUE(literal(chain, {"PACKAGE_NAME=from-env"}));
@@ -136,6 +198,7 @@ TEST_F(LiteralConf, WhatBashWouldFindAroundItIsLeftToBash) {
   auto framework = chain_of({"verbose=1\n"});
   framework.names = {"verbose", "dkms_tree"};
   framework.unset_names_first = false;
+  framework.variables = {{"kernelver", "6.1.0-test"}};
   EXPECT_TRUE(literal(framework, {"PATH=/bin"}));
   EXPECT_FALSE(literal(framework, {"dkms_tree=/x"}));
   framework.variables.push_back({"verbose", "0"});
@@ -147,8 +210,12 @@ TEST_F(LiteralConf, RandomLiteralFilesAsBash) {
   const std::vector<std::string> names = {
       "PACKAGE_NAME",         "MAKE",  "BUILT_MODULE_NAME",
       "DEST_MODULE_LOCATION", "STRIP", "AUTOINSTALL"};
-  const std::vector<std::string> words = {"a", "make", "-C", "/lib/x", "KVER=1", "x.y",
-                                          "ü", "it's", "",   "a:b,c",  "%@+"};
+  const std::vector<std::string> words = {"a",       "make",         "-C",
+                                          "/lib/x",  "KVER=1",       "x.y",
+                                          "ü",       "it's",         "",
+                                          "a:b,c",   "%@+",          "$kernelver",
+                                          "${arch}", "$dkms_tree/x", "${PACKAGE_NAME}-1",
+                                          "$MAKE",   "$unset_name",  "x${STRIP}y"};
   std::mt19937 rng(12345);
   auto pick = [&rng](const auto& v) { return v[rng() % v.size()]; };
   auto blanks = [&rng]() {
@@ -172,11 +239,11 @@ TEST_F(LiteralConf, RandomLiteralFilesAsBash) {
         text += "\"" + value + "\"";
         break;
       case 1:
-        text += value.find('\'') == std::string::npos ? "'" + value + "'"
-                                                      : "\"" + value + "\"";
+        text += value.find_first_of("'$") == std::string::npos ? "'" + value + "'"
+                                                               : "\"" + value + "\"";
         break;
       default:
-        text += "x-" + std::to_string(rng() % 100);
+        text += (rng() % 2 != 0 ? "x-" : "$kernelver-") + std::to_string(rng() % 100);
       }
       if (rng() % 3 == 0) {
         text += blanks() + " # note $(not run)";
