@@ -6,6 +6,7 @@
 #include <functional>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -37,7 +38,10 @@ namespace core {
 
 // Defined in dkms_conf.cpp, next to the evaluator they describe.
 const std::vector<std::string>& conf_accepted_names();
-// Accepted names a strict read prints a "Deprecated feature" line for.
+// Accepted names a strict read prints a "Deprecated feature" line for
+// (CLEAN only when it names something other than true), in the order the
+// lines are printed.
+std::span<const std::string_view> deprecated_conf_names();
 bool is_deprecated_conf_name(std::string_view name);
 // The shell variables a conf sees (name, value), in definition order.
 std::vector<std::pair<std::string, std::string>>

@@ -512,15 +512,20 @@ const std::vector<std::string>& conf_accepted_names() {
   return accepted_names();
 }
 
-bool is_deprecated_conf_name(std::string_view name) {
+std::span<const std::string_view> deprecated_conf_names() {
+  // In the order the evaluator checks them.
   static constexpr std::string_view k_deprecated[] = {"CLEAN",
                                                       "REMAKE_INITRD",
                                                       "MODULES_CONF",
                                                       "MODULES_CONF_OBSOLETES",
                                                       "MODULES_CONF_ALIAS_TYPE",
                                                       "MODULES_CONF_OBSOLETE_ONLY"};
-  return std::find(std::begin(k_deprecated), std::end(k_deprecated), name) !=
-         std::end(k_deprecated);
+  return k_deprecated;
+}
+
+bool is_deprecated_conf_name(std::string_view name) {
+  auto names = deprecated_conf_names();
+  return std::find(names.begin(), names.end(), name) != names.end();
 }
 
 std::vector<std::pair<std::string, std::string>>

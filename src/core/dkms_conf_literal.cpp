@@ -285,13 +285,38 @@ std::string split_and_joined(const std::string& value) {
   return out;
 }
 
+// The evaluator's check after each file (chain.deprecation_warnings):
+// CLEAN unless it only names true; the others when assigned at all.
+void add_deprecation_warnings(const ShellValues& values, const std::string& file,
+                              std::string& warnings) {
+  auto line = [&](std::string_view name) {
+    warnings += "Deprecated feature: ";
+    warnings += name;
+    warnings += " (" + file + ")\n";
+  };
+  for (std::string_view name : deprecated_conf_names()) {
+    auto v = values.find(std::string(name));
+    if (v == values.end() || v->second.empty()) {
+      continue;
+    }
+    if (name == "CLEAN") {
+      auto first = v->second.find(0);
+      const std::string clean = first == v->second.end() ? "" : first->second;
+      if (clean == "true" || clean == "/bin/true" || clean == "/usr/bin/true") {
+        continue;
+      }
+    }
+    line(name);
+  }
+}
+
 std::string_view name_of(const std::string& entry) {
   return std::string_view(entry).substr(0, entry.find('='));
 }
 
 } // namespace
 
-std::optional<ShellValues>
+std::optional<LiteralAnswer>
 literal_chain_values(const ShellChain& chain, const std::vector<std::string>& env,
                      const std::vector<std::string>& cwd_entries) {
   if (!chain.directives.empty() || chain.files.empty()) {
@@ -325,7 +350,8 @@ literal_chain_values(const ShellChain& chain, const std::vector<std::string>& en
       return std::nullopt;
     }
   }
-  ShellValues values;
+  LiteralAnswer answer;
+  ShellValues& values = answer.values;
   LineReader reader(chain, env, names, values);
   for (const auto& file : chain.files) {
     // Read once here and again by bash if need be: regular files only (a
@@ -351,7 +377,7 @@ literal_chain_values(const ShellChain& chain, const std::vector<std::string>& en
         continue;
       }
       Assignment& a = **parsed;
-      if (names.count(a.name) == 0 || is_deprecated_conf_name(a.name)) {
+      if (names.count(a.name) == 0) {
         return std::nullopt;
       }
       values[a.name][a.index] = std::move(a.value);
@@ -362,8 +388,11 @@ literal_chain_values(const ShellChain& chain, const std::vector<std::string>& en
         value = split_and_joined(value);
       }
     }
+    if (chain.deprecation_warnings) {
+      add_deprecation_warnings(values, file, answer.warnings);
+    }
   }
-  return values;
+  return answer;
 }
 
 } // namespace core

@@ -18,14 +18,20 @@
 // name of a quoted or plain word with no character either pass would
 // expand, split on differently, or glob with, other than $NAME and ${NAME}
 // of variables whose values are known here and hold no such character.
-// Anything else (and any doubt: other names, deprecated names, bash's own
-// variables, directives, values already in the environment, unreadable
-// files) returns nullopt and bash evaluates the chain as before.
+// Deprecated names are answered too, with the "Deprecated feature" lines
+// the evaluator prints for them. Anything else (and any doubt: other names,
+// bash's own variables, directives, values already in the environment,
+// unreadable files) returns nullopt and bash evaluates the chain as before.
 namespace core {
+
+struct LiteralAnswer {
+  ShellValues values;
+  std::string warnings; // what the evaluator would print on stderr
+};
 
 // env: the environment bash would be given ("NAME=value"); cwd_entries:
 // the names in the directory bash would run in (its echo globs there).
-std::optional<ShellValues>
+std::optional<LiteralAnswer>
 literal_chain_values(const ShellChain& chain, const std::vector<std::string>& env,
                      const std::vector<std::string>& cwd_entries);
 

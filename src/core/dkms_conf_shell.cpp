@@ -297,9 +297,12 @@ ShellValues decode(const std::string& data) {
 } // namespace
 
 ShellValues evaluate_chain(const Context& ctx, const ShellChain& chain) {
-  if (auto values =
+  if (auto answer =
           literal_chain_values(chain, conf_environment(), util::list_dir("."))) {
-    return *values;
+    if (!answer->warnings.empty()) {
+      ctx.out.err(answer->warnings);
+    }
+    return std::move(answer->values);
   }
   return evaluate_chain_in_bash(ctx, chain);
 }

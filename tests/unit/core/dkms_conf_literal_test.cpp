@@ -5,8 +5,10 @@
 #include "core/conf_cache.hpp"
 #include "core/dkms_conf_literal.hpp"
 #include "core/dkms_conf_shell.hpp"
+#include "util/fs.hpp"
 
 #include <gtest/gtest.h>
+#include <iostream>
 #include <random>
 #include <unistd.h>
 
@@ -35,9 +37,9 @@ protected:
     return chain;
   }
 
-  std::optional<core::ShellValues> literal(const core::ShellChain& chain,
-                                           const std::vector<std::string>& env = {},
-                                           const std::vector<std::string>& cwd = {}) {
+  std::optional<core::LiteralAnswer> literal(const core::ShellChain& chain,
+                                             const std::vector<std::string>& env = {},
+                                             const std::vector<std::string>& cwd = {}) {
     return core::literal_chain_values(chain, env, cwd);
   }
 
@@ -51,11 +53,18 @@ protected:
     }
     auto ours = literal(chain, env);
     ASSERT_TRUE(ours) << texts.front();
+    expect_same_as_bash(chain, *ours, texts.front());
+  }
+
+  // Bash prints nothing on stdout, and on stderr what the answer says.
+  void expect_same_as_bash(const core::ShellChain& chain, const core::LiteralAnswer& ours,
+                           const std::string& what) {
     t.begin_capture();
     auto bash = core::evaluate_chain_in_bash(t.ctx, chain);
     auto printed = t.end_capture();
-    EXPECT_EQ(printed.merged, "") << texts.front();
-    EXPECT_EQ(*ours, bash) << texts.front();
+    EXPECT_EQ(printed.out, "") << what;
+    EXPECT_EQ(printed.err, ours.warnings) << what;
+    EXPECT_EQ(ours.values, bash) << what;
   }
 
   void expect_left_to_bash(const std::string& text) {
@@ -78,6 +87,24 @@ TEST_F(LiteralConf, TypicalFilesAsBashReadsThem) {
   expect_as_bash({"PACKAGE_NAME=\"it's\" # Ünïcödé\nBUILT_MODULE_NAME[1]=\"módulo\""});
 }
 
+TEST_F(LiteralConf, DeprecatedNamesAreAnsweredWithTheirWarnings) {
+  expect_as_bash({"PACKAGE_NAME=x\nCLEAN=\"make clean\"\nREMAKE_INITRD=yes\n"
+                  "MODULES_CONF[1]=a\nMODULES_CONF_OBSOLETE_ONLY=\n"});
+  // CLEAN naming true is not reported; an empty CLEAN is; a later file
+  // reports what an earlier one set again.
+  expect_as_bash({"CLEAN=true\n", "CLEAN=/usr/bin/true\nMODULES_CONF_ALIAS_TYPE=x\n"});
+  expect_as_bash(
+      {"CLEAN=\"\"\n", "PACKAGE_NAME=x\n", "CLEAN[1]=true\nCLEAN=/bin/true\n"});
+  expect_as_bash({"MODULES_CONF_OBSOLETES[3]=x\n", "CLEAN[2]=true\n"});
+  // A lenient read prints nothing.
+  auto chain = chain_of({"CLEAN=\"make clean\"\n"});
+  chain.deprecation_warnings = false;
+  auto ours = literal(chain);
+  ASSERT_TRUE(ours);
+  expect_same_as_bash(chain, *ours, "lenient");
+  EXPECT_EQ(ours->warnings, "");
+}
+
 TEST_F(LiteralConf, BlankRunsBecomeOneSpaceAsUpstreamsEchoLeavesThem) {
   expect_as_bash({"MAKE[0]=\"make   -j1\tKERNELRELEASE=x  \"\nSTRIP[0]=\"  no \"\n"
                   "PACKAGE_NAME=\" \t \"\nPACKAGE_VERSION='a \t b'\n"});
@@ -98,8 +125,6 @@ TEST_F(LiteralConf, AnythingElseIsLeftToBash) {
            "PACKAGE_NAME=x; PACKAGE_VERSION=1\n",
            "export PACKAGE_NAME=x\n",
            "MY_OWN_VARIABLE=x\n",
-           "CLEAN=\"make clean\"\n",
-           "REMAKE_INITRD=yes\n",
            "MAKE[0]=\"a*b\"\n",
            "MAKE[0]=\"a?b\"\n",
            "MAKE[0]=\"a[b]\"\n",
@@ -177,6 +202,37 @@ TEST_F(LiteralConf, ExpansionsOnlyBashKnowsAreLeftToBash) {
   EXPECT_TRUE(literal(chain_with("MAKE[0]=\"$mine\"\n", "mine", "a b")));
 }
 
+// Opt-in: DKMS_CONF_CORPUS names a directory of dkms.conf files (real
+// packages' files are not ours to ship). Each one the literal answer takes
+// must come out as bash has it; the share it takes is printed.
+TEST_F(LiteralConf, CorpusFilesAsBash) {
+  const char* dir = getenv("DKMS_CONF_CORPUS");
+  if (dir == nullptr) {
+    GTEST_SKIP() << "DKMS_CONF_CORPUS not set";
+  }
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    env.emplace_back(*e);
+  }
+  int answered = 0;
+  int total = 0;
+  for (const auto& name : util::list_dir(dir)) {
+    auto text = util::read_file(std::string(dir) + "/" + name);
+    ASSERT_TRUE(text) << name;
+    auto chain = chain_of({*text});
+    ++total;
+    auto ours = literal(chain, env);
+    if (!ours) {
+      std::cout << "left to bash: " << name << "\n";
+      continue;
+    }
+    ++answered;
+    expect_same_as_bash(chain, *ours, name);
+  }
+  std::cout << answered << " of " << total << " files answered without bash\n";
+  EXPECT_GT(total, 0);
+}
+
 TEST_F(LiteralConf, WhatBashWouldFindAroundItIsLeftToBash) {
   auto chain = chain_of({"PACKAGE_NAME=x\n"});
   EXPECT_TRUE(literal(chain, {"PACKAGE_NAME=from-env"}));
@@ -208,14 +264,15 @@ TEST_F(LiteralConf, WhatBashWouldFindAroundItIsLeftToBash) {
 TEST_F(LiteralConf, RandomLiteralFilesAsBash) {
   // Lines drawn from the subset with random blanks, checked 40 times.
   const std::vector<std::string> names = {
-      "PACKAGE_NAME",         "MAKE",  "BUILT_MODULE_NAME",
-      "DEST_MODULE_LOCATION", "STRIP", "AUTOINSTALL"};
+      "PACKAGE_NAME",         "MAKE",  "BUILT_MODULE_NAME", "CLEAN",
+      "DEST_MODULE_LOCATION", "STRIP", "AUTOINSTALL",       "REMAKE_INITRD"};
   const std::vector<std::string> words = {"a",       "make",         "-C",
                                           "/lib/x",  "KVER=1",       "x.y",
                                           "ü",       "it's",         "",
                                           "a:b,c",   "%@+",          "$kernelver",
                                           "${arch}", "$dkms_tree/x", "${PACKAGE_NAME}-1",
-                                          "$MAKE",   "$unset_name",  "x${STRIP}y"};
+                                          "$MAKE",   "$unset_name",  "x${STRIP}y",
+                                          "true",    "/bin/true"};
   std::mt19937 rng(12345);
   auto pick = [&rng](const auto& v) { return v[rng() % v.size()]; };
   auto blanks = [&rng]() {
