@@ -71,10 +71,19 @@ void check_all_is_banned(core::Context& ctx, const std::string& action) {
   }
 }
 
+bool names_kernel_hook(std::string_view action) {
+  for (std::string_view hook : {"kernel_preinst", "kernel_postinst", "kernel_prerm"}) {
+    if (action.find(hook) != std::string_view::npos) {
+      return true;
+    }
+  }
+  return false;
+}
+
 void have_one_kernel(core::Context& ctx, const std::string& action) {
   check_all_is_banned(ctx, action);
   if (ctx.opts.kernels.size() != 1) {
-    if (util::ere_search("kernel_(preinst|postinst|prerm)", action)) {
+    if (names_kernel_hook(action)) {
       die(ctx.out, 4,
           {"The action " + action +
            " requires exactly one kernel version parameter on the command line."});

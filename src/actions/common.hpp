@@ -9,6 +9,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 // State and checks shared by the action families. Upstream keeps these in
@@ -38,6 +39,9 @@ void check_root(core::Context& ctx);
 void check_rw_dkms_tree(core::Context& ctx);
 void check_all_is_banned(core::Context& ctx, const std::string& action);
 void have_one_kernel(core::Context& ctx, const std::string& action);
+// Upstream's [[ $action =~ kernel_(preinst|postinst|prerm) ]]: the name
+// contains one of the kernel hook actions.
+bool names_kernel_hook(std::string_view action);
 
 // Non-strict / strict conf evaluation of the unit's pair, dying with 8 on
 // an invalid conf ("Bad conf file."). explicit_path names the main file of

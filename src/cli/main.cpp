@@ -218,7 +218,7 @@ int run(core::Context& ctx, const std::vector<std::string>& args) {
     s.parallel_jobs.clear(); // make gets a bare -j
   }
   const std::string& action = ctx.opts.action;
-  if (util::ere_search("kernel_(preinst|postinst|prerm)", action)) {
+  if (actions::names_kernel_hook(action)) {
     actions::have_one_kernel(ctx, action);
   }
   if (action == "status") {

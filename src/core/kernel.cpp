@@ -193,30 +193,4 @@ bool distro_matches(const std::string& distro, const char* glob) {
   return util::glob_match(glob, distro);
 }
 
-std::string kconfig_value(const std::string& kconfig_text, const std::string& name) {
-  std::string prefix = name + "=";
-  for (const auto& line : util::split(kconfig_text, '\n')) {
-    if (util::starts_with(line, prefix)) {
-      std::string v = line.substr(prefix.size());
-      std::string out;
-      for (char c : v) {
-        if (c != '"') {
-          out += c;
-        }
-      }
-      return out;
-    }
-  }
-  return {};
-}
-
-bool kconfig_enabled(const std::string& kconfig_text, const std::string& name) {
-  for (const auto& line : util::split(kconfig_text, '\n')) {
-    if (util::starts_with(line, name + "=y") || util::starts_with(line, name + "=m")) {
-      return true;
-    }
-  }
-  return false;
-}
-
 } // namespace core

@@ -43,9 +43,4 @@ std::string distro_from_ids(const OsReleaseIds& ids);
 std::string distro_from_os_release_shell(const std::string& file);
 bool distro_matches(const std::string& distro, const char* glob);
 
-// Lines starting "NAME=" in a kernel config, value with quotes removed.
-std::string kconfig_value(const std::string& kconfig_text, const std::string& name);
-// True if the config has a line starting "NAME=y" or "NAME=m".
-bool kconfig_enabled(const std::string& kconfig_text, const std::string& name);
-
 } // namespace core

@@ -67,10 +67,20 @@ std::optional<std::string> read_file(const std::string& path) {
   if (fd < 0) {
     return std::nullopt;
   }
-  std::string data;
-  char buf[65536];
+  // Read straight into one buffer of the file's size: on a VM where every
+  // page fault is dear, a kernel config (~160 KB) read in chunks that the
+  // string reallocates twice costs twice the pages.
+  struct stat st;
+  size_t expected = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0
+                        ? static_cast<size_t>(st.st_size)
+                        : 0;
+  std::string data(expected + 1, '\0'); // +1: a grown file shows as more to read
+  size_t used = 0;
   while (true) {
-    ssize_t n = read(fd, buf, sizeof buf);
+    if (used == data.size()) {
+      data.resize(data.size() < 4096 ? 4096 : data.size() * 2);
+    }
+    ssize_t n = read(fd, data.data() + used, data.size() - used);
     if (n < 0) {
       if (errno == EINTR) {
         continue;
@@ -81,9 +91,10 @@ std::optional<std::string> read_file(const std::string& path) {
     if (n == 0) {
       break;
     }
-    data.append(buf, static_cast<size_t>(n));
+    used += static_cast<size_t>(n);
   }
   close(fd);
+  data.resize(used);
   return data;
 }
 

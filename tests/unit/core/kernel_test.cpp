@@ -224,29 +224,4 @@ TEST(DistroMatches, GlobOnTheWholeString) {
   EXPECT_TRUE(core::distro_matches("debian", "debian*"));
 }
 
-// ---- kernel config lines ---------------------------------------------------
-
-TEST(KconfigValue, FirstMatchingLineWithoutQuotes) {
-  const std::string cfg = "# CONFIG_MODULE_SIG_HASH is not set\n"
-                          "CONFIG_MODULE_SIG_HASH_X=\"no\"\n"
-                          "CONFIG_MODULE_SIG_HASH=\"sha512\"\n"
-                          "CONFIG_LOCALVERSION=\"\"\n";
-  EXPECT_EQ(core::kconfig_value(cfg, "CONFIG_MODULE_SIG_HASH"), "sha512");
-  EXPECT_EQ(core::kconfig_value(cfg, "CONFIG_LOCALVERSION"), "");
-  EXPECT_EQ(core::kconfig_value(cfg, "CONFIG_MISSING"), "");
-  EXPECT_EQ(core::kconfig_value("CONFIG_CC_VERSION_TEXT=\"gcc-12 (Debian) 12.2\"",
-                                "CONFIG_CC_VERSION_TEXT"),
-            "gcc-12 (Debian) 12.2");
-}
-
-TEST(KconfigEnabled, YesOrModule) {
-  const std::string cfg = "CONFIG_CC_IS_CLANG=y\nCONFIG_FOO=m\nCONFIG_BAR=n\n"
-                          "# CONFIG_LD_IS_LLD is not set\n";
-  EXPECT_TRUE(core::kconfig_enabled(cfg, "CONFIG_CC_IS_CLANG"));
-  EXPECT_TRUE(core::kconfig_enabled(cfg, "CONFIG_FOO"));
-  EXPECT_FALSE(core::kconfig_enabled(cfg, "CONFIG_BAR"));
-  EXPECT_FALSE(core::kconfig_enabled(cfg, "CONFIG_LD_IS_LLD"));
-  EXPECT_FALSE(core::kconfig_enabled(cfg, "CONFIG_CC_IS"));
-}
-
 } // namespace

@@ -1,10 +1,13 @@
 #include "../test_support.hpp"
 #include "util/fs.hpp"
 
+#include <algorithm>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <string>
 #include <sys/stat.h>
+#include <thread>
+#include <unistd.h>
 #include <vector>
 
 namespace {
@@ -88,6 +91,29 @@ TEST_F(FsTest, WriteAtomicRoundTripsAndSetsMode) {
   EXPECT_EQ(util::list_dir(d.path()), Strings{"f"});
   EXPECT_FALSE(util::write_file_atomic(d / "nodir/f", "x"));
   EXPECT_EQ(util::read_file(d / "nodir/f"), std::nullopt);
+}
+
+TEST_F(FsTest, ReadFileReadsWhatTheSizeDoesNotTell) {
+  write_text(d / "empty", "");
+  EXPECT_EQ(util::read_file(d / "empty"), "");
+  // A FIFO has no size: everything written into it is read, in whatever
+  // chunks it arrives.
+  ASSERT_EQ(mkfifo((d / "fifo").c_str(), 0600), 0);
+  std::string data;
+  for (int i = 0; i < 20000; ++i) {
+    data += static_cast<char>('a' + i % 26);
+  }
+  std::thread writer([&] {
+    int fd = open((d / "fifo").c_str(), O_WRONLY | O_CLOEXEC);
+    for (size_t off = 0; fd >= 0 && off < data.size(); off += 3000) {
+      ASSERT_GT(write(fd, data.data() + off, std::min<size_t>(3000, data.size() - off)),
+                0);
+    }
+    close(fd);
+  });
+  auto read = util::read_file(d / "fifo");
+  writer.join();
+  EXPECT_EQ(read, data);
 }
 
 TEST_F(FsTest, FilesEqual) {
