@@ -285,10 +285,14 @@ std::string split_and_joined(const std::string& value) {
   return out;
 }
 
-// The evaluator's check after each file (chain.deprecation_warnings):
-// CLEAN unless it only names true; the others when assigned at all.
-void add_deprecation_warnings(const ShellValues& values, const std::string& file,
-                              std::string& warnings) {
+std::string_view name_of(const std::string& entry) {
+  return std::string_view(entry).substr(0, entry.find('='));
+}
+
+} // namespace
+
+std::string deprecation_warnings(const ShellValues& values, const std::string& file) {
+  std::string warnings;
   auto line = [&](std::string_view name) {
     warnings += "Deprecated feature: ";
     warnings += name;
@@ -308,13 +312,8 @@ void add_deprecation_warnings(const ShellValues& values, const std::string& file
     }
     line(name);
   }
+  return warnings;
 }
-
-std::string_view name_of(const std::string& entry) {
-  return std::string_view(entry).substr(0, entry.find('='));
-}
-
-} // namespace
 
 std::optional<LiteralAnswer>
 literal_chain_values(const ShellChain& chain, const std::vector<std::string>& env,
@@ -389,7 +388,7 @@ literal_chain_values(const ShellChain& chain, const std::vector<std::string>& en
       }
     }
     if (chain.deprecation_warnings) {
-      add_deprecation_warnings(values, file, answer.warnings);
+      answer.warnings += deprecation_warnings(values, file);
     }
   }
   return answer;

@@ -35,4 +35,8 @@ std::optional<LiteralAnswer>
 literal_chain_values(const ShellChain& chain, const std::vector<std::string>& env,
                      const std::vector<std::string>& cwd_entries);
 
+// The evaluator's "Deprecated feature" lines after reading file, given the
+// values then (CLEAN unless it only names true; the others when assigned).
+std::string deprecation_warnings(const ShellValues& values, const std::string& file);
+
 } // namespace core

@@ -3,6 +3,7 @@
 #include "core/dkms_conf.hpp"
 
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,9 +33,15 @@ struct ShellChain {
 // through ctx.out in capture mode), in our cwd, with CC, CXX, CFLAGS,
 // CXXFLAGS and LDFLAGS removed from its environment; or, for files that
 // only assign literal text, gives bash's answer without it
-// (core/dkms_conf_literal.hpp).
+// (core/dkms_conf_literal.hpp); or, for a chain of one file, sources it
+// without the subshell's fork (evaluate_chain_in_one_shell).
 ShellValues evaluate_chain(const Context& ctx, const ShellChain& chain);
-// Always with bash (the oracle of the literal answer's tests).
+// Always with bash as upstream does it (the oracle of the tests).
 ShellValues evaluate_chain_in_bash(const Context& ctx, const ShellChain& chain);
+// The one-file shortcut evaluate_chain takes after the literal answer: the
+// file sourced in bash's main shell instead of a subshell, phase B done
+// here; nullopt (having printed nothing) where bash must do it all.
+std::optional<ShellValues> evaluate_chain_in_one_shell(const Context& ctx,
+                                                       const ShellChain& chain);
 
 } // namespace core

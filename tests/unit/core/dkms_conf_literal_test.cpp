@@ -1,6 +1,6 @@
-// The literal answer is checked against bash itself (the evaluator script
-// upstream's safe_source() is mirrored by), never against expected values
-// written here.
+// The literal answer and the one-shell evaluation are checked against bash
+// itself (the evaluator script upstream's safe_source() is mirrored by),
+// never against expected values written here.
 #include "../test_support.hpp"
 #include "core/conf_cache.hpp"
 #include "core/dkms_conf_literal.hpp"
@@ -65,6 +65,26 @@ protected:
     EXPECT_EQ(printed.out, "") << what;
     EXPECT_EQ(printed.err, ours.warnings) << what;
     EXPECT_EQ(ours.values, bash) << what;
+  }
+
+  // The one-shell evaluation of one file, when it answers, gives bash's
+  // values and prints what bash prints. Returns whether it answered.
+  bool one_shell_as_bash(const std::string& text, const std::string& what) {
+    auto chain = chain_of({text});
+    t.begin_capture();
+    auto ours = core::evaluate_chain_in_one_shell(t.ctx, chain);
+    auto ours_printed = t.end_capture();
+    t.begin_capture();
+    auto bash = core::evaluate_chain_in_bash(t.ctx, chain);
+    auto bash_printed = t.end_capture();
+    if (!ours) {
+      EXPECT_EQ(ours_printed.merged, "") << what; // printed nothing on the way
+      return false;
+    }
+    EXPECT_EQ(*ours, bash) << what;
+    EXPECT_EQ(ours_printed.out, bash_printed.out) << what;
+    EXPECT_EQ(ours_printed.err, bash_printed.err) << what;
+    return true;
   }
 
   void expect_left_to_bash(const std::string& text) {
@@ -233,6 +253,72 @@ TEST_F(LiteralConf, CorpusFilesAsBash) {
   EXPECT_GT(total, 0);
 }
 
+TEST_F(LiteralConf, CorpusFilesInOneShellAsBash) {
+  const char* dir = getenv("DKMS_CONF_CORPUS");
+  if (dir == nullptr) {
+    GTEST_SKIP() << "DKMS_CONF_CORPUS not set";
+  }
+  int answered = 0;
+  int total = 0;
+  for (const auto& name : util::list_dir(dir)) {
+    auto text = util::read_file(std::string(dir) + "/" + name);
+    ASSERT_TRUE(text) << name;
+    ++total;
+    if (one_shell_as_bash(*text, name)) {
+      ++answered;
+    } else {
+      std::cout << "left to the subshell: " << name << "\n";
+    }
+  }
+  std::cout << answered << " of " << total << " files answered in one shell\n";
+  EXPECT_GT(total, 0);
+}
+
+// Files only bash can read, sourced without upstream's subshell: where the
+// shortcut answers, it must be bash's answer; where the difference could
+// show (exit, exec, an EXIT trap, legacy directives, the subshell's own
+// variables, a second expansion), it must step aside.
+TEST_F(LiteralConf, OneShellAnswersAsTheSubshellDoes) {
+  for (const char* text : {
+           "PACKAGE_NAME=x\nMAKE[0]=\"make -j$(echo 2) KVER=${kernelver}\"\n",
+           "if [ -n \"$kernelver\" ]; then BUILT_MODULE_NAME[0]=a; else "
+           "BUILT_MODULE_NAME[0]=b; fi\n",
+           "PROCS=$(echo 4)\n[ $PROCS -gt 2 ] && PROCS=2\nMAKE=\"make -j$PROCS\"\n",
+           "f() { echo \"to stderr\" >&2; }\nf\nPACKAGE_NAME=x\necho to stdout\n",
+           "IFS=:\nMAKE=\"a:b  c\"\n",
+           "readonly PACKAGE_NAME=x\nkernelver=changed\nMAKE=\"$kernelver\"\n",
+           "MAKE[0]=\"a   b\"\nMAKE[1]='*'\nSTRIP[3]=no\n",
+           "exec 3>/dev/null\nPACKAGE_NAME=x\n",
+           "cd /\nPACKAGE_NAME=\"*\"\n",
+           "return\nPACKAGE_NAME=x\n",
+           "__dkms_names=(PACKAGE_NAME)\nPACKAGE_NAME=x\nMAKE=y\n",
+           "CLEAN=\"make clean\"\nREMAKE_INITRD=$(echo no)\n",
+           "BUILD_EXCLUSIVE_KERNEL=\"^6\\.([8-9]|1[0-2])\"\nMAKE=\"a\\\\b\"\n",
+       }) {
+    EXPECT_TRUE(one_shell_as_bash(text, text)) << text;
+  }
+  for (const char* text : {
+           "set -e\nfalse\nPACKAGE_NAME=x\n",
+           "BUILT_MODULE_NAME[08]=y\nPACKAGE_NAME=x\n",
+           "PACKAGE_NAME=x\nexit 3\n",
+           "PACKAGE_NAME=x\nexit 0\n",
+           "exec true\n",
+           "trap 'echo PACKAGE_NAME[0]=\\\"trapped\\\"' EXIT\nPACKAGE_NAME=x\n",
+           "DKMS_DIRECTIVE_A=\"MAKE=foo\"\nPACKAGE_NAME=x\n",
+           "PACKAGE_NAME=$BASH_SUBSHELL\n",
+           "X='$HOME'\nMAKE[0]=\"$X\"\n",
+           "MAKE[0]=\"'make' KDIR=\\\"$kernel_source_dir\\\"\"\n",
+           "echo warning >&2\nMAKE='a\\\\$b'\n",
+           "MAKE='a\\'\n",
+           "MAKE='a\\`b'\n",
+       }) {
+    EXPECT_FALSE(one_shell_as_bash(text, text)) << text;
+  }
+  // Chains of more than one file keep the subshell between them.
+  auto two = chain_of({"X=1\n", "MAKE=\"$X\"\n"});
+  EXPECT_FALSE(core::evaluate_chain_in_one_shell(t.ctx, two));
+}
+
 TEST_F(LiteralConf, WhatBashWouldFindAroundItIsLeftToBash) {
   auto chain = chain_of({"PACKAGE_NAME=x\n"});
   EXPECT_TRUE(literal(chain, {"PACKAGE_NAME=from-env"}));
@@ -308,6 +394,7 @@ TEST_F(LiteralConf, RandomLiteralFilesAsBash) {
       text += "\n";
     }
     expect_as_bash({text});
+    EXPECT_TRUE(one_shell_as_bash(text, text)) << text;
   }
 }
 
