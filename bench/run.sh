@@ -11,7 +11,8 @@
 # Environment: SIZES (default "10 30 100 300": the status scaling series),
 # SETTLE (default 5: seconds of pause before each timing of ours),
 # MAIN (default 30: the size for the per-command table), UPSTREAM_RUNS
-# (default 3), RUNS (default 20), UPSTREAM_SCALING_MAX (default 30: larger
+# (default 3), RUNS (default 50; ours runs half of them before upstream and
+# half after, pooled), UPSTREAM_SCALING_MAX (default 30: larger
 # sizes are timed for ours only; upstream needs minutes per run there).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -44,6 +45,14 @@ fail() {
     exit 1
 }
 
+# Two hyperfine JSON files of one command -> one with all their times and
+# the median of those.
+pool() {
+    python3 -c 'import json,statistics,sys
+t=[x for f in sys.argv[1:] for x in json.load(open(f))["results"][0]["times"]]
+json.dump({"results":[{"median":statistics.median(t),"times":t}]},sys.stdout)' "$@"
+}
+
 # hyperfine's JSON -> median in ms.
 median() { python3 -c 'import json,sys; print("%.1f" % (json.load(open(sys.argv[1]))["results"][int(sys.argv[2])]["median"]*1000))' "$@"; }
 
@@ -55,14 +64,20 @@ row() {
     local json=$work/result.json
     local p=()
     [[ -z $prepare ]] || p=(--prepare "$prepare")
-    # Ours first: upstream's thousands of processes leave the machine busy
-    # for a moment (reaping, writeback) that would land on ours; and a pause
-    # so that the previous row's upstream runs have settled too.
+    # Ours in two halves, before and after upstream's runs, pooled: this
+    # VM has slow spells minutes long, and one block of runs can land in
+    # one. Each half starts after a pause: upstream's thousands of processes
+    # leave the machine busy for a moment (reaping, writeback).
+    local half=$(( (runs + 1) / 2 ))
     sleep "${SETTLE:-5}"
-    hyperfine -N -w 5 -r "$runs" "${p[@]}" --export-json "$json.ours" \
+    hyperfine -N -w 5 -r "$half" "${p[@]}" --export-json "$json.ours1" \
         "$ours $t $*" >>"$work/hyperfine.log" 2>&1 || fail "ours: $*"
     hyperfine -N -w 1 -r "$up_runs" "${p[@]}" --export-json "$json.up" \
         "$upstream $t $*" >>"$work/hyperfine.log" 2>&1 || fail "upstream: $*"
+    sleep "${SETTLE:-5}"
+    hyperfine -N -w 5 -r "$half" "${p[@]}" --export-json "$json.ours2" \
+        "$ours $t $*" >>"$work/hyperfine.log" 2>&1 || fail "ours: $*"
+    pool "$json.ours1" "$json.ours2" >"$json.ours"
     local u o
     u=$(median "$json.up" 0)
     o=$(median "$json.ours" 0)
