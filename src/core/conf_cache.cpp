@@ -2,6 +2,7 @@
 
 #include "core/tree.hpp"
 #include "util/fs.hpp"
+#include "util/strings.hpp"
 
 #include <cerrno>
 #include <cstdlib>
@@ -19,14 +20,6 @@ namespace {
 
 // Bumped whenever the layout changes, so older records simply miss.
 constexpr const char* k_format = "dkms-conf-cache 3";
-
-bool is_name_start(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
-
-bool is_name_char(char c) {
-  return is_name_start(c) || (c >= '0' && c <= '9');
-}
 
 bool is_digit(char c) {
   return c >= '0' && c <= '9';
@@ -111,10 +104,10 @@ private:
 
   std::string name() {
     size_t start = m_pos;
-    if (!is_name_start(at(m_pos))) {
+    if (!util::is_shell_name_start(at(m_pos))) {
       return {};
     }
-    while (is_name_char(at(m_pos))) {
+    while (util::is_shell_name_char(at(m_pos))) {
       ++m_pos;
     }
     return m_text.substr(start, m_pos - start);
@@ -143,7 +136,7 @@ private:
       ++m_pos;
       return true;
     }
-    if (is_name_start(c)) {
+    if (util::is_shell_name_start(c)) {
       return trusted(name(), deferred);
     }
     if (c != '{') {

@@ -3,6 +3,7 @@
 #include "core/conf_cache.hpp"
 #include "core/runner.hpp"
 #include "util/fs.hpp"
+#include "util/strings.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -15,14 +16,6 @@ namespace {
 
 bool is_blank(char c) {
   return c == ' ' || c == '\t';
-}
-
-bool is_name_start(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
-}
-
-bool is_name_char(char c) {
-  return is_name_start(c) || (c >= '0' && c <= '9');
 }
 
 // Inside quotes: anything but what the second (double-quoted) pass would
@@ -47,7 +40,7 @@ bool is_quoted_literal_char(char c, char quote) {
 // take as a comment or an operator.
 bool is_plain_word_char(char c) {
   static constexpr std::string_view k_punct = "_./:,+@%=-";
-  return is_name_char(c) || k_punct.find(c) != std::string_view::npos;
+  return util::is_shell_name_char(c) || k_punct.find(c) != std::string_view::npos;
 }
 
 // One line of a file: nothing (blank or comment), an assignment, or
@@ -126,10 +119,10 @@ private:
 
   std::string name() {
     size_t start = m_pos;
-    if (m_pos == m_line.size() || !is_name_start(m_line[m_pos])) {
+    if (m_pos == m_line.size() || !util::is_shell_name_start(m_line[m_pos])) {
       return {};
     }
-    while (m_pos < m_line.size() && is_name_char(m_line[m_pos])) {
+    while (m_pos < m_line.size() && util::is_shell_name_char(m_line[m_pos])) {
       ++m_pos;
     }
     return std::string(m_line.substr(start, m_pos - start));
@@ -285,10 +278,6 @@ std::string split_and_joined(const std::string& value) {
   return out;
 }
 
-std::string_view name_of(const std::string& entry) {
-  return std::string_view(entry).substr(0, entry.find('='));
-}
-
 } // namespace
 
 std::string deprecation_warnings(const ShellValues& values, const std::string& file) {
@@ -322,17 +311,15 @@ literal_chain_values(const ShellChain& chain, const std::vector<std::string>& en
     return std::nullopt;
   }
   // BASH_ENV, exported functions (an echo of its own), SHELLOPTS, ...
-  for (const auto& e : env) {
-    if (bash_special_name(name_of(e))) {
-      return std::nullopt;
-    }
+  if (has_bash_special_name(env)) {
+    return std::nullopt;
   }
   const std::set<std::string, std::less<>> names(chain.names.begin(), chain.names.end());
   if (!chain.unset_names_first) {
     // Values the names already have (environment, shell variables) would
     // take part; leave that to bash.
     for (const auto& e : env) {
-      if (names.count(name_of(e)) != 0) {
+      if (names.count(env_entry_name(e)) != 0) {
         return std::nullopt;
       }
     }

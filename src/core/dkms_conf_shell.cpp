@@ -428,8 +428,28 @@ bool names_subshell_variables(const std::string& file) {
          text->find("BASH_LINENO") != std::string::npos;
 }
 
-std::optional<ShellValues> evaluate_single_file(const Context& ctx,
-                                                const ShellChain& chain) {
+} // namespace
+
+ShellValues evaluate_chain(const Context& ctx, const ShellChain& chain) {
+  if (auto answer =
+          literal_chain_values(chain, conf_environment(), util::list_dir("."))) {
+    if (!answer->warnings.empty()) {
+      ctx.out.err(answer->warnings);
+    }
+    return std::move(answer->values);
+  }
+  if (auto values = evaluate_chain_in_one_shell(ctx, chain)) {
+    return std::move(*values);
+  }
+  return evaluate_chain_in_bash(ctx, chain);
+}
+
+ShellValues evaluate_chain_in_bash(const Context& ctx, const ShellChain& chain) {
+  return decode(run_script(ctx, script_arguments(chain, chain_script())).results);
+}
+
+std::optional<ShellValues> evaluate_chain_in_one_shell(const Context& ctx,
+                                                       const ShellChain& chain) {
   if (chain.files.size() != 1 || !chain.unset_names_first || !chain.directives.empty() ||
       !util::is_regular(chain.files[0]) || names_subshell_variables(chain.files[0])) {
     return std::nullopt;
@@ -449,31 +469,6 @@ std::optional<ShellValues> evaluate_single_file(const Context& ctx,
     ctx.out.err(deprecation_warnings(*values, chain.files[0]));
   }
   return values;
-}
-
-} // namespace
-
-ShellValues evaluate_chain(const Context& ctx, const ShellChain& chain) {
-  if (auto answer =
-          literal_chain_values(chain, conf_environment(), util::list_dir("."))) {
-    if (!answer->warnings.empty()) {
-      ctx.out.err(answer->warnings);
-    }
-    return std::move(answer->values);
-  }
-  if (auto values = evaluate_single_file(ctx, chain)) {
-    return std::move(*values);
-  }
-  return evaluate_chain_in_bash(ctx, chain);
-}
-
-ShellValues evaluate_chain_in_bash(const Context& ctx, const ShellChain& chain) {
-  return decode(run_script(ctx, script_arguments(chain, chain_script())).results);
-}
-
-std::optional<ShellValues> evaluate_chain_in_one_shell(const Context& ctx,
-                                                       const ShellChain& chain) {
-  return evaluate_single_file(ctx, chain);
 }
 
 } // namespace core

@@ -6,6 +6,7 @@
 #include "util/fs.hpp"
 #include "util/strings.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fcntl.h>
@@ -235,6 +236,16 @@ std::optional<std::string> env_lookup(const std::vector<std::string>& env,
   return std::nullopt;
 }
 
+std::string_view env_entry_name(std::string_view entry) {
+  return entry.substr(0, entry.find('='));
+}
+
+bool has_bash_special_name(const std::vector<std::string>& env) {
+  return std::any_of(env.begin(), env.end(), [](const std::string& e) {
+    return bash_special_name(env_entry_name(e));
+  });
+}
+
 // Checked against bash by tests/unit/core/runner_test.cpp.
 bool bash_special_name(std::string_view name) {
   // clang-format off
@@ -275,11 +286,8 @@ std::optional<DirectCommand> direct_command(const std::string& command,
       return std::nullopt;
     }
   }
-  for (const auto& e : env) {
-    std::string_view name(e.data(), std::min(e.find('='), e.size()));
-    if (bash_special_name(name)) {
-      return std::nullopt;
-    }
+  if (has_bash_special_name(env)) {
+    return std::nullopt;
   }
   for (const auto& [name, value] : vars) {
     if (env_lookup(env, name)) {

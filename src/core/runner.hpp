@@ -42,6 +42,10 @@ std::string shell_var_prefix(const ShellVars& vars);
 // with one present, only bash itself knows the outcome.
 bool bash_special_name(std::string_view name);
 
+// An environment holding such a name ("NAME=value" entries).
+bool has_bash_special_name(const std::vector<std::string>& env);
+// NAME of a "NAME=value" environment entry.
+std::string_view env_entry_name(std::string_view entry);
 // The value of name in an environment of "NAME=value" entries (the first).
 std::optional<std::string> env_lookup(const std::vector<std::string>& env,
                                       std::string_view name);

@@ -112,6 +112,14 @@ bool ere_search(const std::string& regex, const std::string& text) {
   return matched;
 }
 
+bool is_shell_name_start(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+bool is_shell_name_char(char c) {
+  return is_shell_name_start(c) || (c >= '0' && c <= '9');
+}
+
 std::string first_line(std::string_view text) {
   return std::string(text.substr(0, text.find('\n')));
 }

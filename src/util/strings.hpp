@@ -23,6 +23,10 @@ std::string shell_quote(std::string_view text);
 bool glob_match(const std::string& pattern, const std::string& text);
 // POSIX extended regex search (unanchored), as bash's [[ =~ ]] does.
 bool ere_search(const std::string& regex, const std::string& text);
+// Bash's variable names: a letter or '_', then letters, digits and '_'
+// (ASCII only, whatever the locale).
+bool is_shell_name_start(char c);
+bool is_shell_name_char(char c);
 // Text up to (not including) the first newline.
 std::string first_line(std::string_view text);
 

@@ -110,3 +110,22 @@ TEST(LinesStartingWith, WholeLinesInOrder) {
   // An empty last line (text ending in a newline) is no line of its own.
   EXPECT_EQ(util::lines_starting_with("a\n", ""), (std::vector<std::string_view>{"a"}));
 }
+
+namespace {
+
+TEST(ShellName, BashsRuleInAscii) {
+  for (char c : std::string("azAZ_")) {
+    EXPECT_TRUE(util::is_shell_name_start(c)) << c;
+    EXPECT_TRUE(util::is_shell_name_char(c)) << c;
+  }
+  for (char c : std::string("09")) {
+    EXPECT_FALSE(util::is_shell_name_start(c)) << c;
+    EXPECT_TRUE(util::is_shell_name_char(c)) << c;
+  }
+  for (char c : std::string("-.$[ =\xc3")) {
+    EXPECT_FALSE(util::is_shell_name_start(c)) << c;
+    EXPECT_FALSE(util::is_shell_name_char(c)) << c;
+  }
+}
+
+} // namespace
