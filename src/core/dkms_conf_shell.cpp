@@ -1,6 +1,7 @@
 #include "core/dkms_conf_shell.hpp"
 
 #include "core/dkms_conf_literal.hpp"
+#include "core/runner.hpp"
 #include "core/subprocess.hpp"
 #include "util/fs.hpp"
 
@@ -451,7 +452,10 @@ ShellValues evaluate_chain_in_bash(const Context& ctx, const ShellChain& chain) 
 std::optional<ShellValues> evaluate_chain_in_one_shell(const Context& ctx,
                                                        const ShellChain& chain) {
   if (chain.files.size() != 1 || !chain.unset_names_first || !chain.directives.empty() ||
-      !util::is_regular(chain.files[0]) || names_subshell_variables(chain.files[0])) {
+      !util::is_regular(chain.files[0]) || names_subshell_variables(chain.files[0]) ||
+      has_bash_special_name(conf_environment())) {
+    // SHELLOPTS, BASH_ENV, PS4, ...: how bash runs the script (traces,
+    // errexit) would show where the two scripts differ.
     return std::nullopt;
   }
   ScriptRun run = run_script(ctx, script_arguments(chain, single_script()), true);

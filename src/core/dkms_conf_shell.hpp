@@ -40,7 +40,8 @@ ShellValues evaluate_chain(const Context& ctx, const ShellChain& chain);
 ShellValues evaluate_chain_in_bash(const Context& ctx, const ShellChain& chain);
 // The one-file shortcut evaluate_chain takes after the literal answer: the
 // file sourced in bash's main shell instead of a subshell, phase B done
-// here; nullopt (having printed nothing) where bash must do it all.
+// here; nullopt (having printed nothing) where bash must do it all, and in
+// an environment that changes how bash runs (SHELLOPTS, BASH_ENV, ...).
 std::optional<ShellValues> evaluate_chain_in_one_shell(const Context& ctx,
                                                        const ShellChain& chain);
 

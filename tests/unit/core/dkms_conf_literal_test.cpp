@@ -314,6 +314,12 @@ TEST_F(LiteralConf, OneShellAnswersAsTheSubshellDoes) {
        }) {
     EXPECT_FALSE(one_shell_as_bash(text, text)) << text;
   }
+  // An environment that changes how bash runs its script (traces, errexit)
+  // would show the two scripts' differences.
+  setenv("SHELLOPTS", "xtrace", 1);
+  const bool traced = one_shell_as_bash("PACKAGE_NAME=$(echo x)\n", "SHELLOPTS=xtrace");
+  unsetenv("SHELLOPTS");
+  EXPECT_FALSE(traced);
   // Chains of more than one file keep the subshell between them.
   auto two = chain_of({"X=1\n", "MAKE=\"$X\"\n"});
   EXPECT_FALSE(core::evaluate_chain_in_one_shell(t.ctx, two));
