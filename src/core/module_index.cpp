@@ -89,18 +89,44 @@ private:
 
 // A directory's identity: its entries cannot change without its ctime
 // changing (create, unlink, rename all update it; users cannot set ctime
-// back). "-": not a directory.
+// back). Written into a buffer of the caller's: a check formats a thousand
+// of them, and a heap string each showed in its profile.
+class Stamp {
+public:
+  // False when rel is not a directory (or cannot be stat'ed).
+  bool read(const Root& root, const std::string& rel) {
+    struct stat st;
+    int rc = root.fd() < 0 ? -1
+             : rel.empty() ? fstat(root.fd(), &st)
+                           : fstatat(root.fd(), rel.c_str(), &st, AT_SYMLINK_NOFOLLOW);
+    if (rc != 0 || !S_ISDIR(st.st_mode)) {
+      m_size = 0;
+      return false;
+    }
+    m_ctime_ns = st.st_ctim.tv_sec * 1000000000LL + st.st_ctim.tv_nsec;
+    int n = snprintf(m_text, sizeof m_text, "%llu %llu %lld",
+                     static_cast<unsigned long long>(st.st_dev),
+                     static_cast<unsigned long long>(st.st_ino), m_ctime_ns);
+    m_size = n > 0 && static_cast<size_t>(n) < sizeof m_text ? static_cast<size_t>(n) : 0;
+    return m_size != 0;
+  }
+  std::string_view text() const { return {m_text, m_size}; }
+  long long ctime_ns() const { return m_ctime_ns; }
+
+private:
+  char m_text[72];
+  size_t m_size = 0;
+  long long m_ctime_ns = 0;
+};
+
+// "-": not a directory.
 std::string dir_stamp(const Root& root, const std::string& rel, long long* ctime_ns) {
-  struct stat st;
-  int rc = root.fd() < 0 ? -1
-           : rel.empty() ? fstat(root.fd(), &st)
-                         : fstatat(root.fd(), rel.c_str(), &st, AT_SYMLINK_NOFOLLOW);
-  if (rc != 0 || !S_ISDIR(st.st_mode)) {
+  Stamp stamp;
+  if (!stamp.read(root, rel)) {
     return "-";
   }
-  *ctime_ns = st.st_ctim.tv_sec * 1000000000LL + st.st_ctim.tv_nsec;
-  return std::to_string(st.st_dev) + " " + std::to_string(st.st_ino) + " " +
-         std::to_string(*ctime_ns);
+  *ctime_ns = stamp.ctime_ns();
+  return std::string(stamp.text());
 }
 
 // The entries of one directory that the index keeps: subdirectories, and
@@ -179,14 +205,26 @@ std::optional<Index> parse(std::string_view text, const std::string& root) {
   if (read_header(text, root, suffix) != true) {
     return std::nullopt;
   }
+  // Sized first: growing ~a thousand vectors (and the one holding them)
+  // touched twice the memory, and each fresh page costs a fault.
+  std::vector<uint32_t> entry_counts;
+  for (std::string_view rest = text; next_line(rest, line);) {
+    if (line.starts_with("D\t")) {
+      entry_counts.push_back(0);
+    } else if (!entry_counts.empty()) {
+      ++entry_counts.back();
+    }
+  }
   Index index;
   index.suffix = suffix;
+  index.dirs.reserve(entry_counts.size());
   while (next_line(text, line)) {
     // IT/K's own line is the shortest: "D", tab, stamp (maybe empty), tab.
     if (read_dir_line(line, stamp, rel)) {
       Dir dir;
       dir.stamp = stamp;
       dir.rel = rel;
+      dir.entries.reserve(entry_counts[index.dirs.size()]);
       index.dirs.push_back(std::move(dir));
       continue;
     }
@@ -223,7 +261,8 @@ Quick quick_check(std::string_view text, bool whole, const std::string& root,
     return Quick::stale;
   }
   Root dirs(root);
-  long long ignored = 0;
+  Stamp now;
+  std::string rel_path; // NUL-terminated for fstatat, its buffer reused
   while (next_line(text, line)) {
     if (line.empty() || line[0] != 'D') {
       continue;
@@ -235,7 +274,8 @@ Quick quick_check(std::string_view text, bool whole, const std::string& root,
       suffix_out = suffix;
       return Quick::valid;
     }
-    if (stamp.empty() || dir_stamp(dirs, std::string(rel), &ignored) != stamp) {
+    rel_path.assign(rel);
+    if (stamp.empty() || !now.read(dirs, rel_path) || now.text() != stamp) {
       return Quick::stale;
     }
   }
@@ -264,6 +304,69 @@ std::optional<std::string> read_prefix(const std::string& path, size_t limit) {
   }
   close(fd);
   return std::string(data.get(), got);
+}
+
+bool same_subdirectories(const std::vector<Entry>& a, const std::vector<Entry>& b) {
+  auto next_dir = [](const std::vector<Entry>& v, size_t i) {
+    while (i < v.size() && v[i].type != Type::directory) {
+      ++i;
+    }
+    return i;
+  };
+  size_t i = next_dir(a, 0);
+  size_t j = next_dir(b, 0);
+  while (i < a.size() && j < b.size()) {
+    if (a[i].name != b[j].name) {
+      return false;
+    }
+    i = next_dir(a, i + 1);
+    j = next_dir(b, j + 1);
+  }
+  return i == a.size() && j == b.size();
+}
+
+// Checks every directory the index lists, in place: the common case, where
+// no directory came or went, costs a stat per directory and no rebuilding.
+// True: the tree has exactly the directories listed; those whose stamp
+// differs were read again and updated, and `changed` tells whether the
+// record must be stored again (as refresh decides it). False: a directory
+// came or went; the index is left as it was, for refresh.
+bool verify_in_place(const Root& dirs, const std::string& root, Index& index,
+                     bool& changed) {
+  if (index.dirs.empty() || !index.dirs.front().rel.empty()) {
+    return false;
+  }
+  struct Reread {
+    Dir* dir;
+    std::vector<Entry> entries;
+    std::string stamp;
+    bool recent;
+  };
+  std::vector<Reread> rereads;
+  Stamp now;
+  for (auto& dir : index.dirs) {
+    if (!now.read(dirs, dir.rel)) {
+      return false;
+    }
+    if (!dir.stamp.empty() && now.text() == dir.stamp) {
+      continue;
+    }
+    std::vector<Entry> entries = read_entries(root + dir.rel);
+    if (!same_subdirectories(dir.entries, entries)) {
+      return false;
+    }
+    rereads.push_back({&dir, std::move(entries), std::string(now.text()),
+                       recently_changed(now.ctime_ns())});
+  }
+  for (auto& r : rereads) {
+    Dir& dir = *r.dir;
+    // As in refresh: a directory too recent to stamp, read again and found
+    // as stored, leaves the record as it is.
+    changed = changed || !dir.stamp.empty() || dir.entries != r.entries || !r.recent;
+    dir.entries = std::move(r.entries);
+    dir.stamp = r.recent ? std::string() : std::move(r.stamp);
+  }
+  return true;
 }
 
 // Rebuilds the index from the tree, checking every directory's stamp and
@@ -313,9 +416,16 @@ void store(const std::string& path, const std::string& root, const Index& index)
   // Shallow directories first: the top-levels check then reads only the
   // start of the record.
   std::vector<const Dir*> order;
+  order.reserve(index.dirs.size());
+  size_t size = data.size();
   for (const auto& dir : index.dirs) {
     order.push_back(&dir);
+    size += dir.stamp.size() + dir.rel.size() + 4;
+    for (const auto& e : dir.entries) {
+      size += e.name.size() + 5;
+    }
   }
+  data.reserve(size);
   std::stable_sort(order.begin(), order.end(), [](const Dir* a, const Dir* b) {
     return depth_of(a->rel) < depth_of(b->rel);
   });
@@ -422,15 +532,23 @@ const Index& current_index(const Where& w,
       old = parse(*text, w.root);
     }
   }
-  std::map<std::string_view, Dir*> by_rel;
-  if (old) {
-    for (auto& dir : old->dirs) {
-      by_rel.emplace(dir.rel, &dir);
-    }
-  }
   Index index;
   bool changed = !old;
-  refresh(Root(w.root), w.root, "", 0, by_rel, index, changed);
+  Root dirs(w.root);
+  if (old && verify_in_place(dirs, w.root, *old, changed)) {
+    index = std::move(*old);
+  } else {
+    std::map<std::string_view, Dir*> by_rel;
+    if (old) {
+      for (auto& dir : old->dirs) {
+        by_rel.emplace(dir.rel, &dir);
+      }
+    }
+    if (old) {
+      index.dirs.reserve(old->dirs.size());
+    }
+    refresh(dirs, w.root, "", 0, by_rel, index, changed);
+  }
   index.suffix = suffix_of(index);
   if (changed && !index.dirs.empty() && util::is_dir(w.dkms_tree)) {
     store(w.path, w.root, index);

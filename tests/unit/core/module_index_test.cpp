@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <thread>
 
 namespace {
@@ -222,6 +223,60 @@ TEST_F(ModuleIndexTest, RecentRootIsReadAgainByTheTopLevelsCheck) {
       << "root stored without a stamp";
   add("extra/z.ko.zst");
   EXPECT_EQ(suffix(core::SuffixCheck::top_levels), ".zst");
+}
+
+TEST_F(ModuleIndexTest, ADirectoryAddedBelowAKnownOneIsIndexed) {
+  // The check updates a known index in place while no directory came or
+  // went; a new one (its parent's entries change) makes it rebuild.
+  add("kernel/a/x.ko.xz");
+  let_stamps_settle();
+  expect_same_files("settled");
+  add("kernel/a/new/deeper/x.ko");
+  expect_same_files("a new directory, from the record");
+  m_one_run = true;
+  expect_same_files("known to this run");
+  add("kernel/a/other/x.ko");
+  expect_same_files("a new directory, known to this run");
+  util::remove_all(kdir() + "/kernel/a/new");
+  add("kernel/a/x.ko");
+  expect_same_files("one directory gone, a file added next to it");
+}
+
+TEST_F(ModuleIndexTest, RecordIsWrittenAgainOnlyWhenSomethingChanged) {
+  const std::string record = core::module_index_path(t.ctx, k_kernel);
+  auto inode = [&] {
+    struct stat st {};
+    EXPECT_EQ(stat(record.c_str(), &st), 0);
+    return st.st_ino; // a new record is renamed into place
+  };
+  add("kernel/drivers/net/a.ko.xz");
+  add("updates/dkms/x.ko.xz");
+  let_stamps_settle();
+  EXPECT_EQ(suffix(core::SuffixCheck::every_directory), ".xz");
+  const ino_t first = inode();
+  EXPECT_EQ(suffix(core::SuffixCheck::every_directory), ".xz");
+  expect_same_files("unchanged");
+  EXPECT_EQ(inode(), first) << "nothing changed, nothing written";
+
+  add("kernel/drivers/net/b.ko.xz");
+  let_stamps_settle();
+  expect_same_files("a file added deep down");
+  const ino_t second = inode();
+  EXPECT_NE(second, first) << "the new stamp is stored";
+  EXPECT_EQ(suffix(core::SuffixCheck::every_directory), ".xz");
+  EXPECT_EQ(inode(), second) << "and proves the record current next time";
+
+  // A directory changed within the second is stored without a stamp and
+  // read again by each check; found as stored, the record stays.
+  const auto start = std::chrono::steady_clock::now();
+  add("kernel/drivers/net/c.ko.xz");
+  expect_same_files("a file added, too recent to stamp");
+  const ino_t third = inode();
+  EXPECT_NE(third, second);
+  expect_same_files("read again within the second");
+  if (std::chrono::steady_clock::now() - start < std::chrono::milliseconds(800)) {
+    EXPECT_EQ(inode(), third) << "the same entries, still too recent: not written";
+  }
 }
 
 } // namespace
