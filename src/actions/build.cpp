@@ -337,7 +337,20 @@ void do_build(core::Context& ctx, Unit& unit) {
         continue;
       }
       if (slot.strip) {
-        core::run_capture({cc == "clang" ? "llvm-strip" : "strip", "-g", built});
+        core::ProcessSpec strip;
+        strip.argv = {cc == "clang" ? "llvm-strip" : "strip", "-g", built};
+        strip.out = core::Sink::capture;
+        strip.merge_stderr = true;
+        struct stat unstripped {};
+        if (comp != core::Compression::none && stat(built.c_str(), &unstripped) == 0) {
+          // The compressor's memory, faulted in while strip runs; the
+          // unstripped size bounds what the stripped module will need.
+          strip.while_running = [&] {
+            core::prepare_compression(comp, comp_opts,
+                                      static_cast<size_t>(unstripped.st_size));
+          };
+        }
+        core::run_process(strip);
       }
       if (unit.signing.enabled) {
         core::sign_module(ctx, unit.signing, built);

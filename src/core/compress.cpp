@@ -3,15 +3,21 @@
 #include "core/dynlib.hpp"
 #include "core/subprocess.hpp"
 #include "util/fs.hpp"
+#include "util/prefaulted_arena.hpp"
 #include "util/strings.hpp"
 
 #include <array>
+#include <cstdlib>
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <lzma.h>
+#include <mutex>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
 #include <zlib.h>
+// ZSTD_createCCtx_advanced (a caller's allocator) and the size estimates.
+#define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
 
 namespace core {
@@ -25,11 +31,12 @@ namespace {
   X(deflateSetHeader) X(deflateBound) X(deflate) X(deflateEnd)
 #define DKMS_LZMA_SYMBOLS(X)                                                             \
   X(lzma_stream_decoder) X(lzma_code) X(lzma_end) X(lzma_lzma_preset)                    \
-  X(lzma_stream_encoder) X(lzma_stream_buffer_bound)
+  X(lzma_stream_encoder) X(lzma_stream_buffer_bound) X(lzma_raw_encoder_memusage)
 #define DKMS_ZSTD_SYMBOLS(X)                                                             \
   X(ZSTD_createDCtx) X(ZSTD_decompressStream) X(ZSTD_isError) X(ZSTD_freeDCtx)           \
-  X(ZSTD_createCCtx) X(ZSTD_CCtx_setParameter) X(ZSTD_compressBound)                     \
-  X(ZSTD_compress2) X(ZSTD_freeCCtx)
+  X(ZSTD_createCCtx_advanced) X(ZSTD_CCtx_setParameter) X(ZSTD_compressBound)            \
+  X(ZSTD_compress2) X(ZSTD_freeCCtx) X(ZSTD_getCParams)                                  \
+  X(ZSTD_estimateCCtxSize_usingCParams)
 // clang-format on
 DKMS_DYNLIB_API(ZlibApi, DKMS_ZLIB_SYMBOLS)
 DKMS_DYNLIB_API(LzmaApi, DKMS_LZMA_SYMBOLS)
@@ -197,10 +204,125 @@ std::optional<std::string> unzstd(std::string_view data, size_t max_output) {
   return out;
 }
 
+// The compressors' working memory comes from one prefaulted arena, kept
+// for the process (a second module reuses its pages): liblzma clears ~0.5 MB
+// of match-finder tables even for a 4 KB module, zlib takes ~270 KB, and
+// each page first touched costs a fault. prepare_compression() fills it
+// ahead, while strip runs. Compression runs on one thread at a time.
+std::mutex& scratch_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+util::PrefaultedArena& scratch() {
+  static util::PrefaultedArena arena;
+  return arena;
+}
+
+// More than any module needs (1 MiB dictionaries take ~11 MB); larger
+// requests are left to malloc.
+constexpr size_t k_scratch_max = 64 * 1024 * 1024;
+// The stream layer around the raw encoders (block, index, check).
+constexpr size_t k_stream_overhead = 64 * 1024;
+
+void* scratch_allocate(util::PrefaultedArena* arena, size_t size) {
+  void* p = arena->allocate(size);
+  return p != nullptr ? p : malloc(size);
+}
+
+void scratch_release(util::PrefaultedArena* arena, void* p) {
+  if (p != nullptr && !arena->owns(p)) {
+    free(p);
+  }
+}
+
+void* lzma_scratch_alloc(void* opaque, size_t nmemb, size_t size) {
+  if (size != 0 && nmemb > SIZE_MAX / size) {
+    return nullptr;
+  }
+  return scratch_allocate(static_cast<util::PrefaultedArena*>(opaque), nmemb * size);
+}
+void lzma_scratch_free(void* opaque, void* p) {
+  scratch_release(static_cast<util::PrefaultedArena*>(opaque), p);
+}
+voidpf zlib_scratch_alloc(voidpf opaque, uInt items, uInt size) {
+  return scratch_allocate(static_cast<util::PrefaultedArena*>(opaque),
+                          static_cast<size_t>(items) * size);
+}
+void zlib_scratch_free(voidpf opaque, voidpf p) {
+  scratch_release(static_cast<util::PrefaultedArena*>(opaque), p);
+}
+void* zstd_scratch_alloc(void* opaque, size_t size) {
+  return scratch_allocate(static_cast<util::PrefaultedArena*>(opaque), size);
+}
+void zstd_scratch_free(void* opaque, void* p) {
+  scratch_release(static_cast<util::PrefaultedArena*>(opaque), p);
+}
+
+// framework.conf's xz settings as liblzma filters for an input of this size.
+bool xz_filters(const LzmaApi& lz, size_t input_size, lzma_options_lzma& lzma,
+                lzma_filter (&filters)[2]) {
+  // The in-kernel xz decoder wants CRC32 (or none) and a dictionary of at
+  // most 1 MiB. A dictionary larger than the input holds nothing more, but
+  // liblzma sizes (and clears) its match-finder tables by it: ~13 MB for
+  // 1 MiB, which costs ~10 ms of page faults even for a 4 KiB module.
+  lzma = lzma_options_lzma{};
+  if (lz.lzma_lzma_preset(&lzma, 6) != 0) {
+    return false;
+  }
+  lzma.dict_size = xz_dictionary_size(input_size);
+  filters[0] = {LZMA_FILTER_LZMA2, &lzma};
+  filters[1] = {LZMA_VLI_UNKNOWN, nullptr};
+  return true;
+}
+
+// What compressing input_size bytes will allocate (0: unknown).
+size_t working_memory(Compression c, size_t input_size) {
+  switch (c) {
+  case Compression::gzip:
+    // zlib.h: (1 << (windowBits + 2)) + (1 << (memLevel + 9)), plus its state.
+    return (size_t{1} << 17) + (size_t{1} << 17) + k_stream_overhead;
+  case Compression::xz: {
+    const LzmaApi& lz = liblzma();
+    lzma_options_lzma lzma;
+    lzma_filter filters[2];
+    if (!xz_filters(lz, input_size, lzma, filters)) {
+      return 0;
+    }
+    uint64_t raw = lz.lzma_raw_encoder_memusage(filters);
+    return raw == UINT64_MAX ? 0 : static_cast<size_t>(raw) + k_stream_overhead;
+  }
+  case Compression::zstd: {
+    const ZstdApi& zst = libzstd();
+    return zst.ZSTD_estimateCCtxSize_usingCParams(
+               zst.ZSTD_getCParams(3, static_cast<unsigned long long>(input_size), 0)) +
+           k_stream_overhead;
+  }
+  case Compression::none:
+    break;
+  }
+  return 0;
+}
+
+// The arena, reset, with room for compressing input_size bytes if it can
+// have it. Called with scratch_mutex() held.
+util::PrefaultedArena& scratch_for(Compression c, size_t input_size) {
+  util::PrefaultedArena& arena = scratch();
+  size_t need = working_memory(c, input_size);
+  if (need != 0 && need <= k_scratch_max) {
+    arena.reserve(need);
+  }
+  arena.reset();
+  return arena;
+}
+
 std::optional<std::string> gzip_bytes(const std::string& data, const std::string& name,
                                       time_t mtime) {
   const ZlibApi& z = zlib();
   z_stream zs{};
+  zs.zalloc = zlib_scratch_alloc;
+  zs.zfree = zlib_scratch_free;
+  zs.opaque = &scratch_for(Compression::gzip, data.size());
   if (z.deflateInit2_(&zs, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY,
                       ZLIB_VERSION, static_cast<int>(sizeof(z_stream))) != Z_OK) {
     return std::nullopt;
@@ -246,17 +368,15 @@ namespace {
 
 std::optional<std::string> xz_bytes(const std::string& data) {
   const LzmaApi& lz = liblzma();
-  // The in-kernel xz decoder wants CRC32 (or none) and a dictionary of at
-  // most 1 MiB. A dictionary larger than the input holds nothing more, but
-  // liblzma sizes (and clears) its match-finder tables by it: ~13 MB for
-  // 1 MiB, which costs ~10 ms of page faults even for a 4 KiB module.
-  lzma_options_lzma lzma{};
-  if (lz.lzma_lzma_preset(&lzma, 6) != 0) {
+  lzma_options_lzma lzma;
+  lzma_filter filters[2];
+  if (!xz_filters(lz, data.size(), lzma, filters)) {
     return std::nullopt;
   }
-  lzma.dict_size = xz_dictionary_size(data.size());
-  lzma_filter filters[] = {{LZMA_FILTER_LZMA2, &lzma}, {LZMA_VLI_UNKNOWN, nullptr}};
+  lzma_allocator allocator{lzma_scratch_alloc, lzma_scratch_free,
+                           &scratch_for(Compression::xz, data.size())};
   lzma_stream ls = LZMA_STREAM_INIT;
+  ls.allocator = &allocator;
   if (lz.lzma_stream_encoder(&ls, filters, LZMA_CHECK_CRC32) != LZMA_OK) {
     return std::nullopt;
   }
@@ -276,7 +396,9 @@ std::optional<std::string> xz_bytes(const std::string& data) {
 
 std::optional<std::string> zstd_bytes(const std::string& data) {
   const ZstdApi& zst = libzstd();
-  ZSTD_CCtx* cctx = zst.ZSTD_createCCtx();
+  ZSTD_customMem memory{zstd_scratch_alloc, zstd_scratch_free,
+                        &scratch_for(Compression::zstd, data.size())};
+  ZSTD_CCtx* cctx = zst.ZSTD_createCCtx_advanced(memory);
   if (cctx == nullptr) {
     return std::nullopt;
   }
@@ -303,6 +425,7 @@ bool compress_in_process(const std::string& path, const Format& f) {
     return false;
   }
   std::optional<std::string> packed;
+  std::unique_lock<std::mutex> lock(scratch_mutex());
   switch (f.type) {
   case Compression::gzip:
     packed = gzip_bytes(*data, util::basename(path), st.st_mtim.tv_sec);
@@ -316,6 +439,7 @@ bool compress_in_process(const std::string& path, const Format& f) {
   case Compression::none:
     break;
   }
+  lock.unlock();
   std::string target = path + std::string(f.suffix);
   if (!packed || !util::write_file_atomic(target, *packed, st.st_mode & 07777,
                                           util::Sync::scratch)) {
@@ -400,6 +524,34 @@ std::optional<std::string> decompress(std::string_view data, size_t max_output) 
     break;
   }
   return std::string(data);
+}
+
+void prepare_compression(Compression c, const std::string& options,
+                         size_t input_size) noexcept {
+  const Format* f = format_of(c);
+  if (f == nullptr ||
+      util::split_words(options) != util::split_words(f->default_options)) {
+    return; // the command-line tool compresses: nothing to prepare here
+  }
+  const char* soname = c == Compression::xz     ? DKMS_SONAME_LIBLZMA
+                       : c == Compression::zstd ? DKMS_SONAME_LIBZSTD
+                                                : DKMS_SONAME_ZLIB;
+  // Quietly: a library that cannot be loaded is reported once, when
+  // compression runs.
+  void* handle = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
+  if (handle == nullptr) {
+    return;
+  }
+  try {
+    std::lock_guard<std::mutex> lock(scratch_mutex());
+    size_t need = working_memory(c, input_size);
+    if (need != 0 && need <= k_scratch_max) {
+      scratch().reserve(need);
+    }
+  } catch (...) {
+    // Only a preparation: compression reports what went wrong.
+  }
+  dlclose(handle); // the loaded API keeps its own reference
 }
 
 bool compress_file(const std::string& path, Compression c, const std::string& options) {

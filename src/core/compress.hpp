@@ -33,6 +33,14 @@ inline constexpr uint32_t k_xz_max_dictionary = 1U << 20;
 // the whole input (nothing a larger one could add; far less encoder memory).
 uint32_t xz_dictionary_size(size_t input_size);
 
+// Maps and faults in the working memory that compressing up to input_size
+// bytes with these settings will take (and loads the library), so that the
+// compress_file() that follows does not pay a page fault per page of it.
+// Meant to run while something else is waited for (strip). Does nothing
+// when a command-line tool would compress; never fails.
+void prepare_compression(Compression c, const std::string& options,
+                         size_t input_size) noexcept;
+
 // Compresses `path` in place as upstream's `gzip/xz/zstd <opts> -f path`
 // does: writes path+suffix (atomically, not fsync'ed: it is an intermediate
 // the caller copies where it must last), removes path. `options` is the

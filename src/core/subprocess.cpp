@@ -191,6 +191,9 @@ ProcessResult run_process(const ProcessSpec& spec) {
     }
     close(in_pipe[1]);
   }
+  if (spec.while_running) {
+    spec.while_running();
+  }
 
   int pidfd = pidfd_open_compat(pid);
   auto interval = static_cast<int>(spec.tick_interval.count());

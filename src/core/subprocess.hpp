@@ -29,6 +29,9 @@ struct ProcessSpec {
   std::string stdin_data;    // fed through a pipe; empty: /dev/null
   // Called every tick_interval while the child runs (progress dots).
   std::function<void()> on_tick;
+  // Called once, right after the child started: work of the caller's that
+  // can overlap the child (it must not throw).
+  std::function<void()> while_running;
   std::chrono::milliseconds tick_interval{3000};
 };
 
