@@ -411,8 +411,16 @@ void refresh(const Root& dirs, const std::string& root, const std::string& rel, 
   }
 }
 
-void store(const std::string& path, const std::string& root, const Index& index) {
-  std::string data = std::string(k_format) + "\n" + root + "\n" + index.suffix + "\n";
+// Writes the record, built in `data` (its contents are replaced).
+void store(const std::string& path, const std::string& root, const Index& index,
+           std::string& data) {
+  data.clear();
+  data.append(k_format)
+      .append("\n")
+      .append(root)
+      .append("\n")
+      .append(index.suffix)
+      .append("\n");
   // Shallow directories first: the top-levels check then reads only the
   // start of the record.
   std::vector<const Dir*> order;
@@ -551,7 +559,10 @@ const Index& current_index(const Where& w,
   }
   index.suffix = suffix_of(index);
   if (changed && !index.dirs.empty() && util::is_dir(w.dkms_tree)) {
-    store(w.path, w.root, index);
+    // The old record's buffer (parsed already) holds the new one: its pages
+    // are faulted in, and a record changes little from one run to the next.
+    std::string buffer = text ? std::move(*text) : std::string();
+    store(w.path, w.root, index, buffer);
   }
   std::lock_guard<std::mutex> lock(c.mutex);
   return c.indexes[w.path] = std::move(index);
