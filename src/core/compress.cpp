@@ -474,14 +474,20 @@ bool run_tool(const std::string& path, const Format& f, const std::string& optio
   return r.status == 0;
 }
 
+// The libraries do the work for framework.conf's default option string
+// (compared as word lists: bash splits the string the same way); any other
+// string runs the command-line tool with it.
+bool compresses_in_process(const Format& f, const std::string& options) {
+  return util::split_words(options) == util::split_words(f.default_options);
+}
+
 bool compress_impl(const std::string& path, Compression c, const std::string& options,
                    Output* out) {
   const Format* f = format_of(c);
   if (f == nullptr) {
     return false;
   }
-  // Compare as word lists: bash splits the option string the same way.
-  if (util::split_words(options) == util::split_words(f->default_options)) {
+  if (compresses_in_process(*f, options)) {
     return compress_in_process(path, *f);
   }
   return run_tool(path, *f, options, out);
@@ -529,8 +535,7 @@ std::optional<std::string> decompress(std::string_view data, size_t max_output) 
 void prepare_compression(Compression c, const std::string& options,
                          size_t input_size) noexcept {
   const Format* f = format_of(c);
-  if (f == nullptr ||
-      util::split_words(options) != util::split_words(f->default_options)) {
+  if (f == nullptr || !compresses_in_process(*f, options)) {
     return; // the command-line tool compresses: nothing to prepare here
   }
   const char* soname = c == Compression::xz     ? DKMS_SONAME_LIBLZMA
