@@ -343,11 +343,13 @@ void do_build(core::Context& ctx, Unit& unit) {
         strip.merge_stderr = true;
         struct stat unstripped {};
         if (comp != core::Compression::none && stat(built.c_str(), &unstripped) == 0) {
-          // The compressor's memory, faulted in while strip runs; the
-          // unstripped size bounds what the stripped module will need.
-          strip.while_running = [&] {
-            core::prepare_compression(comp, comp_opts,
-                                      static_cast<size_t>(unstripped.st_size));
+          // The compressor's memory, faulted in while strip runs. The
+          // unstripped size bounds the stripped module; signing then appends
+          // a signature (~1 KB with its certificate chain, room left for 16).
+          const size_t bound = static_cast<size_t>(unstripped.st_size) +
+                               (unit.signing.enabled ? 16 * 1024 : 0);
+          strip.while_running = [&comp, &comp_opts, bound] {
+            core::prepare_compression(comp, comp_opts, bound);
           };
         }
         core::run_process(strip);
