@@ -119,16 +119,6 @@ private:
   long long m_ctime_ns = 0;
 };
 
-// "-": not a directory.
-std::string dir_stamp(const Root& root, const std::string& rel, long long* ctime_ns) {
-  Stamp stamp;
-  if (!stamp.read(root, rel)) {
-    return "-";
-  }
-  *ctime_ns = stamp.ctime_ns();
-  return std::string(stamp.text());
-}
-
 // The entries of one directory that the index keeps: subdirectories, and
 // the names that could be modules.
 std::vector<Entry> read_entries(const std::string& path) {
@@ -162,6 +152,22 @@ bool recently_changed(long long ctime_ns) {
   struct timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
   return ctime_ns > (now.tv_sec - 1) * 1000000000LL + now.tv_nsec;
+}
+
+// The stamp a directory read now is stored with: none while it is too
+// recent to prove anything.
+std::string stamp_to_store(const Stamp& now) {
+  return recently_changed(now.ctime_ns()) ? std::string() : std::string(now.text());
+}
+
+// Whether reading a directory again (entries) changes the record, given
+// what the record held for it (nullptr: nothing). A directory stored
+// without a stamp and found as stored while still too recent leaves the
+// record as it is: storing it again would write the same bytes.
+bool reread_changes_record(const Dir* known, const std::vector<Entry>& entries,
+                           const std::string& stamp) {
+  return known == nullptr || !known->stamp.empty() || known->entries != entries ||
+         !stamp.empty();
 }
 
 // Splits the record into lines in place; false at a missing final newline.
@@ -339,8 +345,7 @@ bool verify_in_place(const Root& dirs, const std::string& root, Index& index,
   struct Reread {
     Dir* dir;
     std::vector<Entry> entries;
-    std::string stamp;
-    bool recent;
+    std::string stamp; // as stored
   };
   std::vector<Reread> rereads;
   Stamp now;
@@ -355,16 +360,12 @@ bool verify_in_place(const Root& dirs, const std::string& root, Index& index,
     if (!same_subdirectories(dir.entries, entries)) {
       return false;
     }
-    rereads.push_back({&dir, std::move(entries), std::string(now.text()),
-                       recently_changed(now.ctime_ns())});
+    rereads.push_back({&dir, std::move(entries), stamp_to_store(now)});
   }
   for (auto& r : rereads) {
-    Dir& dir = *r.dir;
-    // As in refresh: a directory too recent to stamp, read again and found
-    // as stored, leaves the record as it is.
-    changed = changed || !dir.stamp.empty() || dir.entries != r.entries || !r.recent;
-    dir.entries = std::move(r.entries);
-    dir.stamp = r.recent ? std::string() : std::move(r.stamp);
+    changed = changed || reread_changes_record(r.dir, r.entries, r.stamp);
+    r.dir->entries = std::move(r.entries);
+    r.dir->stamp = std::move(r.stamp);
   }
   return true;
 }
@@ -378,26 +379,21 @@ void refresh(const Root& dirs, const std::string& root, const std::string& rel, 
   if (depth > k_max_depth) {
     return;
   }
-  auto known = old.find(rel);
+  auto it = old.find(rel);
+  const Dir* known = it == old.end() ? nullptr : it->second;
   Dir dir;
-  long long ctime_ns = 0;
-  std::string now = dir_stamp(dirs, rel, &ctime_ns);
-  if (now == "-") {
-    changed = true;
+  Stamp now;
+  if (!now.read(dirs, rel)) {
+    changed = true; // gone, or no longer a directory
     return;
   }
-  bool recent = recently_changed(ctime_ns);
-  if (known != old.end() && !known->second->stamp.empty() &&
-      known->second->stamp == now) {
-    dir.entries = std::move(known->second->entries);
+  dir.stamp = stamp_to_store(now);
+  if (known != nullptr && !known->stamp.empty() && known->stamp == now.text()) {
+    dir.entries = std::move(it->second->entries);
   } else {
     dir.entries = read_entries(root + rel);
-    // Re-reading a directory too recent to stamp finds it as stored:
-    // storing again would write the same record.
-    changed = changed || known == old.end() || !known->second->stamp.empty() ||
-              known->second->entries != dir.entries || !recent;
+    changed = changed || reread_changes_record(known, dir.entries, dir.stamp);
   }
-  dir.stamp = recent ? std::string() : now;
   dir.rel = rel;
   std::vector<std::string> subdirs;
   for (const auto& e : dir.entries) {
@@ -551,8 +547,6 @@ const Index& current_index(const Where& w,
       for (auto& dir : old->dirs) {
         by_rel.emplace(dir.rel, &dir);
       }
-    }
-    if (old) {
       index.dirs.reserve(old->dirs.size());
     }
     refresh(dirs, w.root, "", 0, by_rel, index, changed);
