@@ -202,7 +202,7 @@ struct ScriptRun {
 // stdout and stderr are kept in held_out/held_err instead, for the caller
 // to print or drop.
 ScriptRun run_script(const Context& ctx, const std::vector<std::string>& argv,
-                     bool hold_output = false) {
+                     const std::vector<std::string>& env, bool hold_output = false) {
   Output& out = ctx.out;
   ScriptRun run;
   Pipe results;
@@ -246,10 +246,9 @@ ScriptRun run_script(const Context& ctx, const std::vector<std::string>& argv,
     posix_spawnattr_setsigmask(&attr, &none);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
 
-    std::vector<std::string> env = conf_environment();
     std::vector<char*> envp;
-    for (auto& e : env) {
-      envp.push_back(e.data());
+    for (const auto& e : env) {
+      envp.push_back(const_cast<char*>(e.c_str())); // exec does not write to it
     }
     envp.push_back(nullptr);
     std::vector<std::string> args = argv;
@@ -429,36 +428,23 @@ bool names_subshell_variables(const std::string& file) {
          text->find("BASH_LINENO") != std::string::npos;
 }
 
-} // namespace
-
-ShellValues evaluate_chain(const Context& ctx, const ShellChain& chain) {
-  if (auto answer =
-          literal_chain_values(chain, conf_environment(), util::list_dir("."))) {
-    if (!answer->warnings.empty()) {
-      ctx.out.err(answer->warnings);
-    }
-    return std::move(answer->values);
-  }
-  if (auto values = evaluate_chain_in_one_shell(ctx, chain)) {
-    return std::move(*values);
-  }
-  return evaluate_chain_in_bash(ctx, chain);
+// evaluate_chain_in_bash / evaluate_chain_in_one_shell with the conf
+// environment made once by the caller.
+ShellValues in_bash(const Context& ctx, const ShellChain& chain,
+                    const std::vector<std::string>& env) {
+  return decode(run_script(ctx, script_arguments(chain, chain_script()), env).results);
 }
 
-ShellValues evaluate_chain_in_bash(const Context& ctx, const ShellChain& chain) {
-  return decode(run_script(ctx, script_arguments(chain, chain_script())).results);
-}
-
-std::optional<ShellValues> evaluate_chain_in_one_shell(const Context& ctx,
-                                                       const ShellChain& chain) {
+std::optional<ShellValues> in_one_shell(const Context& ctx, const ShellChain& chain,
+                                        const std::vector<std::string>& env) {
   if (chain.files.size() != 1 || !chain.unset_names_first || !chain.directives.empty() ||
       !util::is_regular(chain.files[0]) || names_subshell_variables(chain.files[0]) ||
-      has_bash_special_name(conf_environment())) {
+      has_bash_special_name(env)) {
     // SHELLOPTS, BASH_ENV, PS4, ...: how bash runs the script (traces,
     // errexit) would show where the two scripts differ.
     return std::nullopt;
   }
-  ScriptRun run = run_script(ctx, script_arguments(chain, single_script()), true);
+  ScriptRun run = run_script(ctx, script_arguments(chain, single_script()), env, true);
   // Upstream's main shell prints nothing on stdout for such a text: output
   // there came from something the subshell would have kept (an EXIT trap).
   if (!WIFEXITED(run.status) || WEXITSTATUS(run.status) != 0 || !run.held_out.empty()) {
@@ -473,6 +459,31 @@ std::optional<ShellValues> evaluate_chain_in_one_shell(const Context& ctx,
     ctx.out.err(deprecation_warnings(*values, chain.files[0]));
   }
   return values;
+}
+
+} // namespace
+
+ShellValues evaluate_chain(const Context& ctx, const ShellChain& chain) {
+  const std::vector<std::string> env = conf_environment();
+  if (auto answer = literal_chain_values(chain, env, util::list_dir("."))) {
+    if (!answer->warnings.empty()) {
+      ctx.out.err(answer->warnings);
+    }
+    return std::move(answer->values);
+  }
+  if (auto values = in_one_shell(ctx, chain, env)) {
+    return std::move(*values);
+  }
+  return in_bash(ctx, chain, env);
+}
+
+ShellValues evaluate_chain_in_bash(const Context& ctx, const ShellChain& chain) {
+  return in_bash(ctx, chain, conf_environment());
+}
+
+std::optional<ShellValues> evaluate_chain_in_one_shell(const Context& ctx,
+                                                       const ShellChain& chain) {
+  return in_one_shell(ctx, chain, conf_environment());
 }
 
 } // namespace core
