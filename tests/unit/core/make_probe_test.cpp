@@ -30,6 +30,29 @@ bool have_make() {
   return !core::find_in_path("make").empty();
 }
 
+// GNU make 4.3 leaves its copy of a stdin makefile (TMPDIR/GmXXXXXX) behind
+// when it stops on an error. The copy names `included`, a path unique to the
+// test, so exactly this run's copy is removed and nothing else.
+void remove_makes_stdin_copy(const Env& env, const std::string& included) {
+  std::string dir = "/tmp";
+  for (const auto& e : env) {
+    if (e.starts_with("TMPDIR=")) {
+      dir = e.substr(7);
+    }
+  }
+  glob_t g{};
+  if (glob((dir + "/Gm??????").c_str(), 0, nullptr, &g) == 0) {
+    for (size_t i = 0; i < g.gl_pathc; ++i) {
+      std::string copy = g.gl_pathv[i];
+      if (test_support::read_text(copy).find("include " + included + "\n") !=
+          std::string::npos) {
+        unlink(copy.c_str());
+      }
+    }
+  }
+  globfree(&g);
+}
+
 // What `make -f - show-NAME` prints (stdout and stderr) and its status, with
 // the included file holding `text`, run under exactly `env`.
 core::ProcessResult run_make(const std::string& text, const std::string& name,
@@ -45,7 +68,11 @@ core::ProcessResult run_make(const std::string& text, const std::string& name,
   spec.stdin_data = "show-%:\n\t@echo $($*)\ninclude " + file + "\n";
   spec.out = core::Sink::capture;
   spec.merge_stderr = true;
-  return core::run_process(spec);
+  auto result = core::run_process(spec);
+  if (result.status != 0) {
+    remove_makes_stdin_copy(env, file);
+  }
+  return result;
 }
 
 // The probe's answer must be make's one line of output.
