@@ -1,3 +1,4 @@
+#include "../test_support.hpp"
 #include "core/compress.hpp"
 #include "core/subprocess.hpp"
 #include "util/fs.hpp"
@@ -303,8 +304,8 @@ TEST_F(CompressFile, CorruptOrTruncatedInputIsRejected) {
 TEST(Decompress, BombLimit) {
   // 8 MiB of zeros packs into a few KiB.
   std::string zeros(8 << 20, '\0');
-  std::string dir = *util::make_temp_dir("/tmp", "dkms-bomb-test.");
-  std::string path = dir + "/zeros";
+  test_support::TempDir dir; // removed even when an assertion ends the test early
+  std::string path = dir / "zeros";
   for (core::Compression c :
        {core::Compression::gzip, core::Compression::xz, core::Compression::zstd}) {
     ASSERT_TRUE(util::write_file_atomic(path, zeros));
@@ -320,7 +321,6 @@ TEST(Decompress, BombLimit) {
     ASSERT_TRUE(exact);
     EXPECT_EQ(exact->size(), zeros.size());
   }
-  util::remove_all(dir);
 }
 
 } // namespace
