@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A/B timing of command lines, one run of each in turn.
 
-    bench/ab.py [-n RUNS] [-w WARMUP] 'CMD A' 'CMD B' [...]
+    bench/ab.py [-n RUNS] [-w WARMUP] [-p PREPARE] 'CMD A' 'CMD B' [...]
 
 For comparing two builds of ours (a change worth a few percent) on a VM
 whose speed drifts by 20-40 % within seconds: hyperfine times one command's
@@ -10,11 +10,13 @@ turns run by run (the order flips every round), and each gets the same
 share of slow and fast moments. Prints each command's median, mean and
 quartiles of wall time in ms, and the median of the paired differences
 against the first command. Commands are split on whitespace (no shell);
-output goes to /dev/null.
+output goes to /dev/null. PREPARE, a bash command, runs untimed before
+every run (as hyperfine's --prepare).
 """
 import argparse
 import os
 import statistics
+import subprocess
 import sys
 import time
 
@@ -35,6 +37,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=1000, help="runs of each (1000)")
     parser.add_argument("-w", type=int, default=20, help="warm-up rounds (20)")
+    parser.add_argument("-p", metavar="PREPARE", help="bash command run before each run")
     parser.add_argument("commands", nargs="+")
     args = parser.parse_args()
     argvs = [c.split() for c in args.commands]
@@ -48,6 +51,9 @@ def main():
         if round_no % 2:
             order.reverse()
         for i in order:
+            if args.p:
+                subprocess.run(["bash", "-c", args.p], check=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             t = run_once(argvs[i], devnull)
             if round_no >= args.w:
                 times[i].append(t)
