@@ -4,6 +4,7 @@
 
 #include "actions/actions.hpp"
 #include "actions/journal.hpp"
+#include "cli/action_table.hpp"
 #include "cli/options.hpp"
 #include "core/dkms_conf.hpp"
 #include "core/exit.hpp"
@@ -25,31 +26,6 @@
 namespace cli {
 
 namespace {
-
-struct ActionEntry {
-  const char* name;
-  int (*handler)(core::Context&);
-  bool post_transaction; // run post_transaction after a successful run
-};
-
-// One table for every action: name, handler, whether post_transaction runs.
-const ActionEntry k_actions[] = {
-    {"add", actions::action_add, false},
-    {"build", actions::action_build, false},
-    {"install", actions::action_install, true},
-    {"uninstall", actions::action_uninstall, true},
-    {"unbuild", actions::action_unbuild, true},
-    {"remove", actions::action_remove, true},
-    {"status", actions::action_status, false},
-    {"autoinstall", actions::action_autoinstall, false},
-    {"kernel_preinst", actions::action_kernel_preinst, false},
-    {"kernel_postinst", actions::action_kernel_postinst, false},
-    {"kernel_prerm", actions::action_kernel_prerm, false},
-    {"match", actions::action_match, false},
-    {"mktarball", actions::action_mktarball, false},
-    {"ldtarball", actions::action_ldtarball, false},
-    {"generate_mok", actions::action_generate_mok, false},
-};
 
 std::string env_or(const char* name, const std::string& fallback) {
   const char* v = getenv(name);
@@ -244,10 +220,8 @@ int run(core::Context& ctx, const std::vector<std::string>& args) {
           "/usr/lib/module-init-tools/weak-modules2 --remove-kernel-modules " + k;
     }
   }
-  for (const auto& entry : k_actions) {
-    if (action != entry.name) {
-      continue;
-    }
+  if (const ActionEntry* found = find_action(action)) {
+    const ActionEntry& entry = *found;
     // Everything but status changes state (or must see a stable tree).
     core::LockMode mode = action == "status" || action == "mktarball"
                               ? core::LockMode::shared

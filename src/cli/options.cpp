@@ -1,29 +1,15 @@
 #include "cli/options.hpp"
 
+#include "cli/action_table.hpp"
 #include "core/exit.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
 
-#include <algorithm>
-#include <array>
 #include <string_view>
 
 namespace cli {
 
 namespace {
-
-// Upstream matches words against an anchored alternation of these; a
-// lookup gives the same answer without compiling a regex per argument.
-constexpr std::array<std::string_view, 15> k_actions = {
-    "remove",         "install",         "autoinstall",
-    "uninstall",      "match",           "mktarball",
-    "build",          "unbuild",         "add",
-    "status",         "ldtarball",       "generate_mok",
-    "kernel_preinst", "kernel_postinst", "kernel_prerm"};
-
-bool is_action_word(const std::string& word) {
-  return std::find(k_actions.begin(), k_actions.end(), word) != k_actions.end();
-}
 
 // bash `read -r var <<< text`: first line, surrounding blanks removed.
 std::string read_value(const std::string& text) {
@@ -184,7 +170,7 @@ ParseResult parse_command_line(core::Context& ctx, const std::vector<std::string
       ctx.out.error({"Unknown option: " + t});
       print_usage(ctx);
       return {ParseOutcome::exit_now, 2};
-    } else if (is_action_word(t)) {
+    } else if (find_action(t) != nullptr) {
       if (!o.action.empty()) {
         ctx.out.error({"Cannot specify more than one action."});
         return {ParseOutcome::exit_now, 4};

@@ -551,12 +551,6 @@ void store_record(const std::string& path, const std::vector<std::string>& key_f
   write_cache_record(path, data);
 }
 
-long long now_ns() {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 StatusConf status_part(DkmsConf&& conf) {
   return StatusConf{std::move(conf.modules), std::move(conf.build_depends),
                     conf.build_depends_rebuild};
@@ -656,7 +650,7 @@ bool ConfRecord::storable(
     std::vector<std::pair<std::string, std::string>>& keyed_vars) const {
   // Captured or quiet text would hide whether the evaluation printed.
   if (!m_applies || m_ctx.out.capturing() || m_ctx.out.quiet() ||
-      m_newest_change_ns >= now_ns() - 1000000000LL) {
+      util::changed_too_recently(m_newest_change_ns)) {
     return false;
   }
   std::set<std::string> known;

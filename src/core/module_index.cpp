@@ -147,18 +147,11 @@ std::string suffix_of(const Index& index) {
   return found[2] ? ".zst" : found[1] ? ".xz" : found[0] ? ".gz" : "";
 }
 
-// A change within the last second could share its timestamp with a later
-// one: such a directory's stamp proves nothing and is not stored.
-bool recently_changed(long long ctime_ns) {
-  struct timespec now;
-  clock_gettime(CLOCK_REALTIME, &now);
-  return ctime_ns > (now.tv_sec - 1) * 1000000000LL + now.tv_nsec;
-}
-
 // The stamp a directory read now is stored with: none while it is too
 // recent to prove anything.
 std::string stamp_to_store(const Stamp& now) {
-  return recently_changed(now.ctime_ns()) ? std::string() : std::string(now.text());
+  return util::changed_too_recently(now.ctime_ns()) ? std::string()
+                                                    : std::string(now.text());
 }
 
 // Whether reading a directory again (entries) changes the record, given

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 namespace util {
@@ -139,6 +140,12 @@ bool files_equal(const std::string& a, const std::string& b) {
   auto da = read_file(a);
   auto db = read_file(b);
   return da && db && *da == *db;
+}
+
+bool changed_too_recently(long long time_ns) {
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  return time_ns >= (now.tv_sec - 1) * 1000000000LL + now.tv_nsec;
 }
 
 std::vector<std::string> list_dir(const std::string& path) {

@@ -27,6 +27,10 @@ enum class Sync { durable, scratch };
 bool write_file_atomic(const std::string& path, const std::string& content,
                        unsigned mode = 0644, Sync sync = Sync::durable);
 bool files_equal(const std::string& a, const std::string& b);
+// Whether a file time (ns since the epoch, as st_ctim/st_mtim) is within the
+// last second: a later change could still share it (file systems with
+// coarse clocks), so a stamp this recent cannot prove a file unchanged.
+bool changed_too_recently(long long time_ns);
 
 // Entry names of a directory (no "." or ".."), sorted bytewise.
 std::vector<std::string> list_dir(const std::string& path);

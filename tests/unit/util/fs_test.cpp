@@ -7,6 +7,7 @@
 #include <string>
 #include <sys/stat.h>
 #include <thread>
+#include <time.h>
 #include <unistd.h>
 #include <vector>
 
@@ -225,6 +226,18 @@ TEST_F(FsTest, MakeTempDir) {
   ASSERT_TRUE(q.has_value());
   EXPECT_NE(*p, *q);
   EXPECT_EQ(util::make_temp_dir(d / "missing", "x"), std::nullopt);
+}
+
+TEST(ChangedTooRecently, IsTheLastSecond) {
+  auto now_ns = [] {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+  };
+  EXPECT_TRUE(util::changed_too_recently(now_ns()));
+  EXPECT_TRUE(util::changed_too_recently(now_ns() - 500000000LL));
+  EXPECT_FALSE(util::changed_too_recently(now_ns() - 1100000000LL));
+  EXPECT_TRUE(util::changed_too_recently(now_ns() + 5000000000LL)); // clock set back
 }
 
 TEST(PathParts, DirnameAndBasename) {

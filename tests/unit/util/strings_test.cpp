@@ -56,7 +56,8 @@ TEST(ShellQuote, BashReadsBackTheSameWord) {
   std::string script = "printf '<%s>'";
   std::string expected;
   for (const auto& s : samples) {
-    script += " " + util::shell_quote(s);
+    script += ' '; // not " " + ...: GCC 12's -O3 -Wrestrict false positive
+    script += util::shell_quote(s);
     expected += "<" + s + ">";
   }
   auto r = core::run_capture({"bash", "-c", script});
