@@ -1,47 +1,44 @@
 #pragma once
 
-#include "actions/actions.hpp"
-
 #include <string_view>
 
-// Every action dkms knows, in one table: the parser recognises the words
-// (options.cpp) and the dispatcher runs the handlers (main.cpp).
+// Every action dkms knows, listed once: X(name, post_transaction), where
+// post_transaction says whether post_transaction runs after a successful
+// run. The parser recognises the names (options.cpp) without referring to
+// the handlers, so it builds on its own (the parsers fuzz target); the
+// dispatcher (main.cpp) expands the list into actions::action_<name>.
+#define DKMS_ACTIONS(X)                                                                  \
+  X(add, false)                                                                          \
+  X(build, false)                                                                        \
+  X(install, true)                                                                       \
+  X(uninstall, true)                                                                     \
+  X(unbuild, true)                                                                       \
+  X(remove, true)                                                                        \
+  X(status, false)                                                                       \
+  X(autoinstall, false)                                                                  \
+  X(kernel_preinst, false)                                                               \
+  X(kernel_postinst, false)                                                              \
+  X(kernel_prerm, false)                                                                 \
+  X(match, false)                                                                        \
+  X(mktarball, false)                                                                    \
+  X(ldtarball, false)                                                                    \
+  X(generate_mok, false)
+
 namespace cli {
 
-struct ActionEntry {
-  std::string_view name;
-  int (*handler)(core::Context&);
-  bool post_transaction; // run post_transaction after a successful run
-};
+#define DKMS_ACTION_NAME(name, post_transaction) #name,
+inline constexpr std::string_view k_action_names[] = {DKMS_ACTIONS(DKMS_ACTION_NAME)};
+#undef DKMS_ACTION_NAME
 
-inline constexpr ActionEntry k_actions[] = {
-    {"add", actions::action_add, false},
-    {"build", actions::action_build, false},
-    {"install", actions::action_install, true},
-    {"uninstall", actions::action_uninstall, true},
-    {"unbuild", actions::action_unbuild, true},
-    {"remove", actions::action_remove, true},
-    {"status", actions::action_status, false},
-    {"autoinstall", actions::action_autoinstall, false},
-    {"kernel_preinst", actions::action_kernel_preinst, false},
-    {"kernel_postinst", actions::action_kernel_postinst, false},
-    {"kernel_prerm", actions::action_kernel_prerm, false},
-    {"match", actions::action_match, false},
-    {"mktarball", actions::action_mktarball, false},
-    {"ldtarball", actions::action_ldtarball, false},
-    {"generate_mok", actions::action_generate_mok, false},
-};
-
-// The entry for an action word, or nullptr. Upstream matches the word
-// against an anchored alternation of the names; a lookup gives the same
-// answer without a regex.
-inline const ActionEntry* find_action(std::string_view word) {
-  for (const auto& entry : k_actions) {
-    if (entry.name == word) {
-      return &entry;
+// Upstream matches the word against an anchored alternation of the names;
+// a lookup gives the same answer without a regex.
+constexpr bool is_action_name(std::string_view word) {
+  for (std::string_view name : k_action_names) {
+    if (name == word) {
+      return true;
     }
   }
-  return nullptr;
+  return false;
 }
 
 } // namespace cli

@@ -27,6 +27,26 @@ namespace cli {
 
 namespace {
 
+struct ActionEntry {
+  std::string_view name;
+  int (*handler)(core::Context&);
+  bool post_transaction; // run post_transaction after a successful run
+};
+
+#define DKMS_ACTION_ENTRY(name, post_transaction)                                        \
+  {#name, actions::action_##name, post_transaction},
+constexpr ActionEntry k_actions[] = {DKMS_ACTIONS(DKMS_ACTION_ENTRY)};
+#undef DKMS_ACTION_ENTRY
+
+const ActionEntry* find_action(std::string_view word) {
+  for (const auto& entry : k_actions) {
+    if (entry.name == word) {
+      return &entry;
+    }
+  }
+  return nullptr;
+}
+
 std::string env_or(const char* name, const std::string& fallback) {
   const char* v = getenv(name);
   return v != nullptr ? std::string(v) : fallback;

@@ -170,7 +170,7 @@ ParseResult parse_command_line(core::Context& ctx, const std::vector<std::string
       ctx.out.error({"Unknown option: " + t});
       print_usage(ctx);
       return {ParseOutcome::exit_now, 2};
-    } else if (find_action(t) != nullptr) {
+    } else if (is_action_name(t)) {
       if (!o.action.empty()) {
         ctx.out.error({"Cannot specify more than one action."});
         return {ParseOutcome::exit_now, 4};
