@@ -30,6 +30,19 @@ bool have_make() {
   return !core::find_in_path("make").empty();
 }
 
+// The paths matching a shell pattern, sorted (glob(3)).
+std::vector<std::string> glob_paths(const std::string& pattern) {
+  std::vector<std::string> paths;
+  glob_t g{};
+  if (glob(pattern.c_str(), 0, nullptr, &g) == 0) {
+    for (size_t i = 0; i < g.gl_pathc; ++i) {
+      paths.emplace_back(g.gl_pathv[i]);
+    }
+  }
+  globfree(&g);
+  return paths;
+}
+
 // GNU make 4.3 leaves its copy of a stdin makefile (TMPDIR/GmXXXXXX) behind
 // when it stops on an error. The copy names `included`, a path unique to the
 // test, so exactly this run's copy is removed and nothing else.
@@ -40,17 +53,12 @@ void remove_makes_stdin_copy(const Env& env, const std::string& included) {
       dir = e.substr(7);
     }
   }
-  glob_t g{};
-  if (glob((dir + "/Gm??????").c_str(), 0, nullptr, &g) == 0) {
-    for (size_t i = 0; i < g.gl_pathc; ++i) {
-      std::string copy = g.gl_pathv[i];
-      if (test_support::read_text(copy).find("include " + included + "\n") !=
-          std::string::npos) {
-        unlink(copy.c_str());
-      }
+  for (const auto& copy : glob_paths(dir + "/Gm??????")) {
+    if (test_support::read_text(copy).find("include " + included + "\n") !=
+        std::string::npos) {
+      unlink(copy.c_str());
     }
   }
-  globfree(&g);
 }
 
 // What `make -f - show-NAME` prints (stdout and stderr) and its status, with
@@ -105,15 +113,7 @@ protected:
 };
 
 std::vector<std::string> kernelvariables_files() {
-  std::vector<std::string> files;
-  glob_t g{};
-  if (glob("/usr/src/linux-headers-*/.kernelvariables", 0, nullptr, &g) == 0) {
-    for (size_t i = 0; i < g.gl_pathc; ++i) {
-      files.emplace_back(g.gl_pathv[i]);
-    }
-  }
-  globfree(&g);
-  return files;
+  return glob_paths("/usr/src/linux-headers-*/.kernelvariables");
 }
 
 // Environments for Debian's files: the 6.1 file's ifneq is taken when the
